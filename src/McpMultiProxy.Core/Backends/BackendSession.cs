@@ -1,0 +1,441 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using McpMultiProxy.Configuration;
+using Microsoft.Extensions.Logging;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpMultiProxy.Backends;
+
+/// <summary>
+/// One warm SDK client session to one replica of a backend, reused for every call. Forwards requests with
+/// request ids of its own, so that a cancellation can name the backend's request; maps progress tokens so
+/// each caller gets only its own progress; tracks which clients have calls in flight so that a backend's
+/// sampling, elicitation or roots request goes back to the client that caused it.
+/// </summary>
+internal sealed partial class BackendSession : IAsyncDisposable
+{
+    private const int MaxPages = 1000;
+    private static long s_nextId;
+
+    private readonly McpClient _client;
+    private readonly string _name;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly IClientBridge _bridge;
+    private readonly ConcurrentDictionary<string, ProgressRoute> _progress = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<McpServer, int> _callers = new();
+    private readonly SemaphoreSlim _refreshGate = new(1, 1);
+    private volatile BackendLists _lists = BackendLists.Empty;
+    private int _disposed;
+
+    private BackendSession(McpClient client, string name, BackendServices services, SessionCallbacks callbacks)
+    {
+        _client = client;
+        _name = name;
+        _logger = services.LoggerFactory.CreateLogger<BackendSession>();
+        _time = services.TimeProvider;
+        _bridge = services.Bridge;
+        callbacks.Session = this;
+    }
+
+    /// <summary>Raised after a list was fetched again because the backend said it changed.</summary>
+    public event Action<BackendSession, ListKinds>? ListsChanged;
+
+    /// <summary>The backend's lists as last fetched.</summary>
+    public BackendLists Lists => _lists;
+
+    /// <summary>Completes when the session ends (process exit, connection lost, disposed).</summary>
+    public Task<ClientCompletionDetails> Completion => _client.Completion;
+
+    /// <summary>The backend's own server info.</summary>
+    public Implementation? ServerInfo => _client.ServerInfo;
+
+    /// <summary>The backend's instructions, if any.</summary>
+    public string? Instructions => _client.ServerInstructions;
+
+    /// <summary>The backend's capabilities.</summary>
+    public ServerCapabilities Capabilities => _client.ServerCapabilities;
+
+    /// <summary>The negotiated protocol version.</summary>
+    public string? ProtocolVersion => _client.NegotiatedProtocolVersion;
+
+    /// <summary>Clients with calls in flight on this session now.</summary>
+    public IReadOnlyCollection<McpServer> CallersInFlight => (IReadOnlyCollection<McpServer>)_callers.Keys;
+
+    /// <summary>Starts the transport, runs the handshake and reads every list.</summary>
+    public static async Task<BackendSession> ConnectAsync(BackendConfig config, int replica, BackendServices services, CancellationToken cancellationToken)
+    {
+        var transport = services.CreateTransport(config, replica);
+        var callbacks = new SessionCallbacks();
+        var options = new McpClientOptions
+        {
+            ClientInfo = new Implementation { Name = "mcp-multiproxy", Version = ProxyInfo.Version },
+            ProtocolVersion = config.ProtocolVersion ?? services.Settings().BackendProtocolVersion,
+            InitializationTimeout = TimeSpan.FromSeconds(services.Settings().ConnectTimeoutSeconds),
+            Handlers = new McpClientHandlers
+            {
+                SamplingHandler = (p, _, ct) => callbacks.SampleAsync(p, ct),
+                ElicitationHandler = (p, ct) => callbacks.ElicitAsync(p, ct),
+                RootsHandler = (p, ct) => callbacks.ListRootsAsync(p, ct),
+                NotificationHandlers =
+                [
+                    new(NotificationMethods.ToolListChangedNotification, (_, _) => callbacks.OnListChanged(ListKinds.Tools)),
+                    new(NotificationMethods.PromptListChangedNotification, (_, _) => callbacks.OnListChanged(ListKinds.Prompts)),
+                    new(NotificationMethods.ResourceListChangedNotification, (_, _) => callbacks.OnListChanged(ListKinds.Resources)),
+                    new(NotificationMethods.ProgressNotification, (n, ct) => callbacks.OnProgress(n, ct)),
+                    new(NotificationMethods.LoggingMessageNotification, (n, _) => callbacks.OnLog(n)),
+                    new(NotificationMethods.ResourceUpdatedNotification, (n, _) => callbacks.OnResourceUpdated(n)),
+                ],
+            },
+        };
+
+        var client = await McpClient.CreateAsync(transport, options, services.LoggerFactory, cancellationToken).ConfigureAwait(false);
+        var session = new BackendSession(client, config.Name, services, callbacks);
+        try
+        {
+            session._lists = await session.FetchListsAsync(ListKinds.All, BackendLists.Empty, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return session;
+    }
+
+    /// <summary>Sends a request to the backend as a call made by <paramref name="caller"/>, with timeout and cancellation.</summary>
+    public async Task<TResult> SendAsync<TParams, TResult>(string method, TParams parameters, CallOptions call, CancellationToken cancellationToken)
+        where TParams : RequestParams
+        where TResult : notnull
+    {
+        var id = new RequestId($"mmp-{Interlocked.Increment(ref s_nextId)}");
+        using var timeout = new CancellationTokenSource(call.Timeout, _time);
+        using var hardLimit = new CancellationTokenSource(call.MaxTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, hardLimit.Token);
+
+        string? proxyToken = null;
+        if (call.Caller is { } caller)
+        {
+            _callers.AddOrUpdate(caller, 1, (_, n) => n + 1);
+            if (parameters.ProgressToken is { } clientToken)
+            {
+                // The client's token is replaced by one unique to this call, so two clients using the same
+                // token never see each other's progress.
+                proxyToken = $"mmp-progress-{id.Id}";
+                parameters.Meta = parameters.Meta is null ? [] : (System.Text.Json.Nodes.JsonObject)parameters.Meta.DeepClone();
+                parameters.Meta["progressToken"] = proxyToken;
+                _progress[proxyToken] = new ProgressRoute(caller, clientToken, timeout, call.Timeout);
+            }
+        }
+
+        var cancelSent = 0;
+        using var onCancel = linked.Token.Register(() =>
+        {
+            if (Interlocked.Exchange(ref cancelSent, 1) == 0)
+            {
+                _ = SendCancelledAsync(id, cancellationToken.IsCancellationRequested ? "The client cancelled the request." : "Timed out in mcp-multiproxy.");
+            }
+        });
+
+        try
+        {
+            return await _client.SendRequestAsync<TParams, TResult>(method, parameters, McpJsonUtilities.DefaultOptions, id, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && (timeout.IsCancellationRequested || hardLimit.IsCancellationRequested))
+        {
+            throw new BackendTimeoutException(_name, hardLimit.IsCancellationRequested ? call.MaxTimeout : call.Timeout);
+        }
+        catch (McpProtocolException)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || Completion.IsCompleted)
+        {
+            throw new BackendUnavailableException(_name, Completion.IsCompleted ? "its connection closed during the call" : ex.Message, ex);
+        }
+        finally
+        {
+            if (proxyToken is not null)
+            {
+                _progress.TryRemove(proxyToken, out _);
+            }
+
+            if (call.Caller is { } c && _callers.AddOrUpdate(c, 0, (_, n) => n - 1) <= 0)
+            {
+                _callers.TryRemove(new KeyValuePair<McpServer, int>(c, 0));
+            }
+        }
+    }
+
+    /// <summary>Pings the backend; throws when it does not answer in time.</summary>
+    public async Task PingAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cts.Token);
+        try
+        {
+            await _client.PingAsync(cancellationToken: linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new BackendTimeoutException(_name, timeout);
+        }
+    }
+
+    /// <summary>Sends a notification to the backend (for example <c>logging/setLevel</c> is a request, this is for notifications).</summary>
+    public Task NotifyAsync(string method, CancellationToken cancellationToken) => _client.SendNotificationAsync(method, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            await _client.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogDisposeFailed(_logger, _name, ex.Message);
+        }
+    }
+
+    private async Task SendCancelledAsync(RequestId id, string reason)
+    {
+        try
+        {
+            await _client.SendNotificationAsync(
+                NotificationMethods.CancelledNotification,
+                new CancelledNotificationParams { RequestId = id, Reason = reason },
+                McpJsonUtilities.DefaultOptions,
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogCancelFailed(_logger, _name, ex.Message);
+        }
+    }
+
+    private async Task<BackendLists> FetchListsAsync(ListKinds kinds, BackendLists current, CancellationToken cancellationToken)
+    {
+        var caps = _client.ServerCapabilities;
+        var tools = current.Tools;
+        var prompts = current.Prompts;
+        var resources = current.Resources;
+        var templates = current.Templates;
+        if (kinds.HasFlag(ListKinds.Tools) && caps.Tools is not null)
+        {
+            tools = await PageAsync<ListToolsRequestParams, ListToolsResult, Tool>(RequestMethods.ToolsList, r => r.Tools, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (kinds.HasFlag(ListKinds.Prompts) && caps.Prompts is not null)
+        {
+            prompts = await PageAsync<ListPromptsRequestParams, ListPromptsResult, Prompt>(RequestMethods.PromptsList, r => r.Prompts, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (kinds.HasFlag(ListKinds.Resources) && caps.Resources is not null)
+        {
+            resources = await PageAsync<ListResourcesRequestParams, ListResourcesResult, Resource>(RequestMethods.ResourcesList, r => r.Resources, cancellationToken).ConfigureAwait(false);
+            templates = await PageAsync<ListResourceTemplatesRequestParams, ListResourceTemplatesResult, ResourceTemplate>(
+                RequestMethods.ResourcesTemplatesList, r => r.ResourceTemplates, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new BackendLists(tools, prompts, resources, templates);
+    }
+
+    private async Task<IReadOnlyList<TItem>> PageAsync<TParams, TResult, TItem>(string method, Func<TResult, IList<TItem>> items, CancellationToken cancellationToken)
+        where TParams : PaginatedRequestParams, new()
+        where TResult : PaginatedResult
+    {
+        var all = new List<TItem>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string? cursor = null;
+        for (var page = 0; page < MaxPages; page++)
+        {
+            TResult result;
+            try
+            {
+                result = await _client.SendRequestAsync<TParams, TResult>(method, new TParams { Cursor = cursor }, McpJsonUtilities.DefaultOptions, cancellationToken: cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (McpProtocolException ex) when (ex.ErrorCode == McpErrorCode.MethodNotFound)
+            {
+                // Advertised but not implemented: treat as an empty list rather than failing the backend.
+                return all;
+            }
+
+            all.AddRange(items(result));
+            cursor = result.NextCursor;
+            if (cursor is null || !seen.Add(cursor))
+            {
+                break;
+            }
+        }
+
+        return all;
+    }
+
+    private async ValueTask RefreshAsync(ListKinds kinds)
+    {
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            return;
+        }
+
+        await _refreshGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _lists = await FetchListsAsync(kinds, _lists, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogRefreshFailed(_logger, _name, ex.Message);
+            return;
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
+
+        ListsChanged?.Invoke(this, kinds);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Backend}: could not read its lists after a change: {Reason}")]
+    private static partial void LogRefreshFailed(ILogger logger, string backend, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Backend}: sending a cancellation failed: {Reason}")]
+    private static partial void LogCancelFailed(ILogger logger, string backend, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Backend}: closing the session failed: {Reason}")]
+    private static partial void LogDisposeFailed(ILogger logger, string backend, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Backend}: a backend request to clients failed: {Reason}")]
+    private static partial void LogBridgeFailed(ILogger logger, string backend, string reason);
+
+    /// <summary>Where a backend's progress for one call goes: the calling client, under the token it chose.</summary>
+    private sealed class ProgressRoute(McpServer client, ProgressToken clientToken, CancellationTokenSource timeout, TimeSpan timeoutSpan)
+    {
+        private readonly Lock _order = new();
+        private Task _last = Task.CompletedTask;
+
+        public void Forward(ProgressNotificationValue value)
+        {
+            // Progress resets the call's timeout (the hard maximum still applies).
+            try
+            {
+                timeout.CancelAfter(timeoutSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+
+            lock (_order)
+            {
+                _last = _last.ContinueWith(
+                    _ => client.NotifyProgressAsync(clientToken, value),
+                    CancellationToken.None,
+                    TaskContinuationOptions.None,
+                    TaskScheduler.Default).Unwrap();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The client handlers are fixed before the session exists; this object lets them reach it once it does.
+    /// </summary>
+    private sealed class SessionCallbacks
+    {
+        public BackendSession? Session { get; set; }
+
+        public ValueTask OnListChanged(ListKinds kinds) => Session?.RefreshAsync(kinds) ?? default;
+
+        public ValueTask OnProgress(JsonRpcNotification notification, CancellationToken cancellationToken)
+        {
+            if (Session is { } s && notification.Params is { } p
+                && p.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ProgressNotificationParams))) is ProgressNotificationParams pn
+                && pn.ProgressToken.ToString() is { } token && s._progress.TryGetValue(token, out var route))
+            {
+                route.Forward(pn.Progress);
+            }
+
+            return default;
+        }
+
+        public ValueTask OnLog(JsonRpcNotification notification)
+        {
+            if (Session is { } s && notification.Params is { } p
+                && p.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(LoggingMessageNotificationParams))) is LoggingMessageNotificationParams message)
+            {
+                return s._bridge.ForwardLogAsync(s._name, message, s.CallersInFlight);
+            }
+
+            return default;
+        }
+
+        public ValueTask OnResourceUpdated(JsonRpcNotification notification)
+        {
+            if (Session is { } s && notification.Params is { } p
+                && p.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ResourceUpdatedNotificationParams))) is ResourceUpdatedNotificationParams updated)
+            {
+                return s._bridge.ForwardResourceUpdatedAsync(s._name, updated.Uri);
+            }
+
+            return default;
+        }
+
+        public async ValueTask<CreateMessageResult> SampleAsync(CreateMessageRequestParams? request, CancellationToken cancellationToken)
+        {
+            var client = ResolveOrThrow("sampling", c => c.ClientCapabilities?.Sampling is not null);
+            return await client.SampleAsync(request!, cancellationToken).ConfigureAwait(false);
+        }
+
+        public async ValueTask<ElicitResult> ElicitAsync(ElicitRequestParams? request, CancellationToken cancellationToken)
+        {
+            var client = ResolveOrThrow("elicitation", c => c.ClientCapabilities?.Elicitation is not null);
+            return await client.ElicitAsync(request!, cancellationToken).ConfigureAwait(false);
+        }
+
+        public async ValueTask<ListRootsResult> ListRootsAsync(ListRootsRequestParams? request, CancellationToken cancellationToken)
+        {
+            // Backends often ask for roots right after connecting, before any client exists: answer "none" then.
+            var s = Session;
+            var client = s is null ? null : s._bridge.ResolveClient(s.CallersInFlight);
+            if (client?.ClientCapabilities?.Roots is null)
+            {
+                return new ListRootsResult { Roots = [] };
+            }
+
+            return await client.RequestRootsAsync(request ?? new ListRootsRequestParams(), cancellationToken).ConfigureAwait(false);
+        }
+
+        private McpServer ResolveOrThrow(string what, Func<McpServer, bool> supports)
+        {
+            var s = Session ?? throw new McpProtocolException($"mcp-multiproxy: the backend asked for {what} before its session was ready.", McpErrorCode.InternalError);
+            var client = s._bridge.ResolveClient(s.CallersInFlight);
+            if (client is null)
+            {
+                LogBridgeFailed(s._logger, s._name, $"{what} request with no single client to answer it");
+                throw new McpProtocolException(
+                    $"mcp-multiproxy: server '{s._name}' asked for {what}, but it could not be tied to one client (no call of a single client is in flight). Enable per-client sessions for this server.",
+                    McpErrorCode.InternalError);
+            }
+
+            if (!supports(client))
+            {
+                throw new McpProtocolException($"mcp-multiproxy: server '{s._name}' asked for {what}, but the client does not support it.", McpErrorCode.MethodNotFound);
+            }
+
+            return client;
+        }
+    }
+}
+
+/// <summary>Per-call settings: who called and how long the backend may take.</summary>
+internal readonly record struct CallOptions(McpServer? Caller, TimeSpan Timeout, TimeSpan MaxTimeout);
