@@ -1,0 +1,134 @@
+using System.Collections.Frozen;
+using System.Text.RegularExpressions;
+using ModelContextProtocol.Protocol;
+
+namespace McpMultiProxy.Catalog;
+
+/// <summary>Where a served tool goes: a backend's tool by its own name, or (Backend null) one of the proxy's own.</summary>
+public sealed record ToolRoute(string? Backend, string OriginalName, Tool Served, bool Retryable);
+
+/// <summary>Where a served prompt goes.</summary>
+public sealed record PromptRoute(string Backend, string OriginalName);
+
+/// <summary>Where a served resource URI goes, and the URI the backend knows it by.</summary>
+public sealed record ResourceRoute(string Backend, string OriginalUri);
+
+/// <summary>A backend's resource template, and how to recognise URIs it produces.</summary>
+public sealed record TemplateRoute(string Backend, ResourceTemplate Served, string OriginalTemplate, Regex Matcher);
+
+/// <summary>
+/// The merged, namespaced view of every ready backend at one moment. Immutable: a change builds a new
+/// snapshot and swaps it in, so lookups on the call path are lock-free dictionary reads.
+/// </summary>
+public sealed class CatalogSnapshot
+{
+    internal CatalogSnapshot(
+        IReadOnlyList<Tool> tools,
+        FrozenDictionary<string, ToolRoute> toolRoutes,
+        IReadOnlyList<Prompt> prompts,
+        FrozenDictionary<string, PromptRoute> promptRoutes,
+        IReadOnlyList<Resource> resources,
+        FrozenDictionary<string, ResourceRoute> resourceRoutes,
+        IReadOnlyList<TemplateRoute> templates,
+        IReadOnlyList<string> conflicts,
+        CatalogFingerprint fingerprint)
+    {
+        Tools = tools;
+        ToolRoutes = toolRoutes;
+        Prompts = prompts;
+        PromptRoutes = promptRoutes;
+        Resources = resources;
+        ResourceRoutes = resourceRoutes;
+        Templates = templates;
+        Conflicts = conflicts;
+        Fingerprint = fingerprint;
+        ToolsResult = new ListToolsResult { Tools = [.. tools] };
+        PromptsResult = new ListPromptsResult { Prompts = [.. prompts] };
+        ResourcesResult = new ListResourcesResult { Resources = [.. resources] };
+        TemplatesResult = new ListResourceTemplatesResult { ResourceTemplates = [.. templates.Select(t => t.Served)] };
+    }
+
+    /// <summary>An empty catalog.</summary>
+    public static CatalogSnapshot Empty { get; } = CatalogBuilder.Build([], [], Configuration.ProxySettings.Default);
+
+    /// <summary>Served tools, in order.</summary>
+    public IReadOnlyList<Tool> Tools { get; }
+
+    /// <summary>Served tool name → route.</summary>
+    public FrozenDictionary<string, ToolRoute> ToolRoutes { get; }
+
+    /// <summary>Served prompts.</summary>
+    public IReadOnlyList<Prompt> Prompts { get; }
+
+    /// <summary>Served prompt name → route.</summary>
+    public FrozenDictionary<string, PromptRoute> PromptRoutes { get; }
+
+    /// <summary>Served resources.</summary>
+    public IReadOnlyList<Resource> Resources { get; }
+
+    /// <summary>Served resource URI → route.</summary>
+    public FrozenDictionary<string, ResourceRoute> ResourceRoutes { get; }
+
+    /// <summary>Served resource templates with their owners.</summary>
+    public IReadOnlyList<TemplateRoute> Templates { get; }
+
+    /// <summary>Names that could not be served, and why.</summary>
+    public IReadOnlyList<string> Conflicts { get; }
+
+    /// <summary>Content hashes of each list, to tell a real change from a rebuild.</summary>
+    public CatalogFingerprint Fingerprint { get; }
+
+    /// <summary>Prebuilt <c>tools/list</c> answer.</summary>
+    public ListToolsResult ToolsResult { get; }
+
+    /// <summary>Prebuilt <c>prompts/list</c> answer.</summary>
+    public ListPromptsResult PromptsResult { get; }
+
+    /// <summary>Prebuilt <c>resources/list</c> answer.</summary>
+    public ListResourcesResult ResourcesResult { get; }
+
+    /// <summary>Prebuilt <c>resources/templates/list</c> answer.</summary>
+    public ListResourceTemplatesResult TemplatesResult { get; }
+
+    /// <summary>Finds the backend that owns a resource URI: a listed resource, a rewritten URI, or a template match.</summary>
+    public ResourceRoute? FindResource(string uri)
+    {
+        if (ResourceRoutes.TryGetValue(uri, out var route))
+        {
+            return route;
+        }
+
+        if (ResourceUris.TryParseRewritten(uri, out var backend, out var original))
+        {
+            return new ResourceRoute(backend, original);
+        }
+
+        foreach (var template in Templates)
+        {
+            if (template.Matcher.IsMatch(uri))
+            {
+                return new ResourceRoute(template.Backend, uri);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Counts of served tools per backend.</summary>
+    public int ToolCount(string backend)
+    {
+        var n = 0;
+        foreach (var route in ToolRoutes.Values)
+        {
+            if (route.Backend == backend)
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+}
+
+/// <summary>Content hashes of the served lists.</summary>
+public readonly record struct CatalogFingerprint(string Tools, string Prompts, string Resources);

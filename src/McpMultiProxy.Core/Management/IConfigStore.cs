@@ -1,0 +1,48 @@
+using McpMultiProxy.Configuration;
+
+namespace McpMultiProxy.Management;
+
+/// <summary>Where the registry saves the configuration when it changes.</summary>
+public interface IConfigStore
+{
+    /// <summary>Where it is saved, for messages; null when nothing is saved.</summary>
+    string? Location { get; }
+
+    /// <summary>Saves <paramref name="config"/>.</summary>
+    void Save(ProxyConfig config);
+}
+
+/// <summary>Saves nothing: used when the proxy runs without a config file.</summary>
+public sealed class NoConfigStore : IConfigStore
+{
+    /// <inheritdoc/>
+    public string? Location => null;
+
+    /// <inheritdoc/>
+    public void Save(ProxyConfig config)
+    {
+    }
+}
+
+/// <summary>Saves to the config file atomically.</summary>
+public sealed class FileConfigStore(string path) : IConfigStore
+{
+    private readonly Lock _lock = new();
+
+    /// <inheritdoc/>
+    public string? Location => path;
+
+    /// <summary>Raised after each save, so a file watcher can ignore the proxy's own writes.</summary>
+    public event Action? Saved;
+
+    /// <inheritdoc/>
+    public void Save(ProxyConfig config)
+    {
+        lock (_lock)
+        {
+            ConfigWriter.SaveAtomic(path, config);
+        }
+
+        Saved?.Invoke();
+    }
+}
