@@ -1,0 +1,476 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using McpMultiProxy.Backends;
+using McpMultiProxy.Catalog;
+using McpMultiProxy.Configuration;
+using McpMultiProxy.Health;
+using ModelContextProtocol.Protocol;
+
+namespace McpMultiProxy.Management;
+
+/// <summary>
+/// Carries out <c>manage</c>, <c>proxy_status</c> and <c>proxy_health</c>: readable text for the model and
+/// <c>structuredContent</c> for programs. Bad input gets an error result that says what was wrong and how
+/// to fix it, and changes nothing.
+/// </summary>
+public sealed class ManagementService(BackendRegistry registry, ProxyCatalog catalog, TimeProvider time)
+{
+    private static readonly string[] Actions = ["add", "remove", "list", "enable", "disable", "health"];
+    private static readonly string[] ManageKeys = ["action", "name", "url", "urls", "transport", "headers", "command", "args", "env", "cwd"];
+
+    /// <summary>How long <c>manage add</c> and <c>enable</c> wait for the new server to connect before answering.</summary>
+    public TimeSpan ConnectWait { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Runs one of the proxy's own tools.</summary>
+    public async Task<CallToolResult> InvokeAsync(string tool, IDictionary<string, JsonElement>? arguments, CancellationToken cancellationToken)
+    {
+        arguments ??= new Dictionary<string, JsonElement>();
+        try
+        {
+            return tool switch
+            {
+                ProxyTools.Manage => await ManageAsync(arguments, cancellationToken).ConfigureAwait(false),
+                ProxyTools.Status => StatusResult(OptionalString(arguments, "name")),
+                ProxyTools.Health => HealthOverview(),
+                _ => Error($"unknown proxy tool '{tool}'."),
+            };
+        }
+        catch (ManagementException ex)
+        {
+            return Error(ex.Message);
+        }
+        catch (ConfigException ex)
+        {
+            return Error(ex.Message);
+        }
+    }
+
+    /// <summary>Status of every backend (or one), as data.</summary>
+    public JsonObject Status(string? only = null)
+    {
+        var config = registry.Config;
+        var snapshot = catalog.Current;
+        var servers = new JsonArray();
+        foreach (var backend in config.Servers)
+        {
+            if (only is null || backend.Name == only)
+            {
+                servers.Add(ServerStatus(backend, snapshot));
+            }
+        }
+
+        var counts = CountStates(servers);
+        return new JsonObject
+        {
+            ["proxy"] = new JsonObject { ["name"] = ProxyInfo.Name, ["version"] = ProxyInfo.Version, ["configFile"] = registry.StoreLocation },
+            ["summary"] = counts,
+            ["servers"] = servers,
+            ["conflicts"] = new JsonArray([.. snapshot.Conflicts.Select(c => JsonValue.Create(c))]),
+            ["tools"] = snapshot.Tools.Count,
+        };
+    }
+
+    private async Task<CallToolResult> ManageAsync(IDictionary<string, JsonElement> args, CancellationToken cancellationToken)
+    {
+        foreach (var key in args.Keys)
+        {
+            if (!ManageKeys.Contains(key))
+            {
+                return Error($"manage: unknown argument '{key}'. It takes: {string.Join(", ", ManageKeys)}.");
+            }
+        }
+
+        var action = OptionalString(args, "action");
+        if (action is null)
+        {
+            return Error($"manage: 'action' is required: one of {string.Join(", ", Actions)}.");
+        }
+
+        var name = OptionalString(args, "name");
+        switch (action.ToLowerInvariant())
+        {
+            case "list":
+                return ListResult();
+            case "health":
+                return await HealthCheckAsync(name is null or "all" ? null : name, cancellationToken).ConfigureAwait(false);
+            case "add":
+                return await AddAsync(args, name, cancellationToken).ConfigureAwait(false);
+            case "remove":
+                await registry.RemoveAsync(RequireName(name, "remove"), cancellationToken).ConfigureAwait(false);
+                return Ok($"Removed server '{name}'.{Saved()}", new JsonObject { ["action"] = "remove", ["name"] = name, ["ok"] = true });
+            case "enable":
+                await registry.SetEnabledAsync(RequireName(name, "enable"), true, cancellationToken).ConfigureAwait(false);
+                await WaitForConnectAsync(name!, cancellationToken).ConfigureAwait(false);
+                return ChangedResult("enable", name!, $"Enabled server '{name}'");
+            case "disable":
+                await registry.SetEnabledAsync(RequireName(name, "disable"), false, cancellationToken).ConfigureAwait(false);
+                return Ok($"Disabled server '{name}': its tools are withdrawn until it is enabled again.{Saved()}", new JsonObject { ["action"] = "disable", ["name"] = name, ["ok"] = true });
+            default:
+                return Error($"manage: unknown action '{action}'. Use one of: {string.Join(", ", Actions)}.");
+        }
+    }
+
+    private async Task<CallToolResult> AddAsync(IDictionary<string, JsonElement> args, string? name, CancellationToken cancellationToken)
+    {
+        var url = OptionalString(args, "url");
+        var urls = OptionalStringArray(args, "urls");
+        var command = OptionalString(args, "command");
+        var transportText = OptionalString(args, "transport");
+        if (url is not null)
+        {
+            urls = [url, .. urls.Where(u => u != url)];
+        }
+
+        if (command is null && urls.IsEmpty)
+        {
+            return Error("manage add: give 'url' (the server's MCP endpoint, e.g. http://127.0.0.1:8000/mcp), or 'command' for a program to start.");
+        }
+
+        if (command is not null && !urls.IsEmpty)
+        {
+            return Error("manage add: give either 'url' or 'command', not both.");
+        }
+
+        var transport = command is not null ? BackendTransport.Stdio : BackendTransport.Http;
+        if (transportText is not null && !ConfigParser.TryParseTransport(transportText, out transport))
+        {
+            return Error($"manage add: transport '{transportText}' is not known; use 'http', 'sse' or 'stdio'.");
+        }
+
+        if (transport == BackendTransport.Stdio && !registry.Settings.AllowStdioAdd)
+        {
+            return Error(
+                "manage add: starting programs through the manage tool is turned off, so that a prompt cannot make the proxy run commands. " +
+                "An operator can allow it with the --allow-stdio-add flag or \"proxy\": { \"allowStdioAdd\": true } in the config file, " +
+                "or add the server to the config file directly.");
+        }
+
+        name ??= ServersArgument.GenerateName(urls.FirstOrDefault() ?? command!, registry.Config.Servers.Select(s => s.Name));
+        var config = new BackendConfig
+        {
+            Name = name,
+            Transport = transport,
+            Command = command,
+            Args = OptionalStringArray(args, "args"),
+            Env = OptionalStringMap(args, "env"),
+            Cwd = OptionalString(args, "cwd"),
+            Urls = urls,
+            Headers = OptionalStringMap(args, "headers"),
+        };
+
+        await registry.AddAsync(config, persist: true, cancellationToken).ConfigureAwait(false);
+        await WaitForConnectAsync(name, cancellationToken).ConfigureAwait(false);
+        return ChangedResult("add", name, $"Added server '{name}' ({config.DisplayTarget})");
+    }
+
+    private CallToolResult ChangedResult(string action, string name, string done)
+    {
+        var status = ServerStatus(registry.Config.Find(name)!, catalog.Current);
+        var state = status["state"]!.GetValue<string>();
+        var text = state switch
+        {
+            "healthy" or "degraded" => $"{done}: {state}, {status["tools"]} tools served.{Saved()}",
+            "starting" => $"{done}: still starting; its tools appear when it is ready (see proxy_status).{Saved()}",
+            _ => $"{done}, but it is {state}: {status["lastError"]}. The proxy keeps retrying; fix the server or remove it.{Saved()}",
+        };
+        return Ok(text, new JsonObject { ["action"] = action, ["name"] = name, ["ok"] = true, ["server"] = status });
+    }
+
+    private async Task WaitForConnectAsync(string name, CancellationToken cancellationToken)
+    {
+        var backend = registry.Live(name);
+        if (backend is null || backend.State != HealthState.Starting)
+        {
+            return;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnChanged(Backend b, ListKinds k)
+        {
+            if (b.State != HealthState.Starting)
+            {
+                done.TrySetResult();
+            }
+        }
+
+        backend.Changed += OnChanged;
+        try
+        {
+            if (backend.State == HealthState.Starting)
+            {
+                await done.Task.WaitAsync(ConnectWait, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (TimeoutException)
+        {
+        }
+        finally
+        {
+            backend.Changed -= OnChanged;
+        }
+    }
+
+    private CallToolResult ListResult()
+    {
+        var status = Status();
+        var servers = (JsonArray)status["servers"]!;
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{servers.Count} server(s)");
+        text.AppendLine(registry.StoreLocation is { } file ? $" (config: {file})" : "");
+        foreach (var s in servers)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- {s!["name"]}: {s["state"]}, {s["transport"]} {s["target"]}, {s["tools"]} tools");
+            text.AppendLine(s["lastError"] is { } e && s["state"]!.GetValue<string>() is not ("healthy" or "disabled") ? $" — {e}" : "");
+        }
+
+        return Ok(text.ToString().TrimEnd(), status);
+    }
+
+    private CallToolResult StatusResult(string? only)
+    {
+        if (only is not null && registry.Config.Find(only) is null)
+        {
+            return Error($"proxy_status: there is no server named '{only}'. Known servers: {string.Join(", ", registry.Config.Servers.Select(s => s.Name))}.");
+        }
+
+        var status = Status(only);
+        var text = new StringBuilder();
+        var summary = status["summary"]!;
+        text.AppendLine(CultureInfo.InvariantCulture, $"{ProxyInfo.Name} {ProxyInfo.Version}: {summary["healthy"]}/{summary["total"]} servers healthy, {status["tools"]} tools served");
+        foreach (var s in (JsonArray)status["servers"]!)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"{s!["name"]} [{s["state"]}] {s["transport"]} {s["target"]}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  enabled: {s["enabled"]}, tools: {s["tools"]}, prompts: {s["prompts"]}, resources: {s["resources"]}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  calls: {s["calls"]}, errors: {s["errors"]}, timeouts: {s["timeouts"]}, in flight: {s["inFlight"]}");
+            var rt = s["responseMs"]!;
+            text.AppendLine(CultureInfo.InvariantCulture, $"  response ms: last {Ms(rt["last"])}, avg {Ms(rt["average"])}, p95 {Ms(rt["p95"])}");
+            if (s["lastError"] is { } error)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  last error: {error}");
+            }
+
+            if (s["retry"] is { } retry)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  retry: attempt {retry["attempt"]}, next at {retry["nextAt"]}");
+            }
+
+            if (s["server"]?["instructions"] is { } instructions)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  instructions: {instructions}");
+            }
+        }
+
+        foreach (var conflict in catalog.Current.Conflicts)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"conflict: {conflict}");
+        }
+
+        return Ok(text.ToString().TrimEnd(), status);
+    }
+
+    private CallToolResult HealthOverview()
+    {
+        var status = Status();
+        var summary = status["summary"]!;
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{summary["healthy"]}/{summary["total"]} servers healthy");
+        var lines = new JsonArray();
+        foreach (var s in (JsonArray)status["servers"]!)
+        {
+            var line = $"{s!["name"]}: {s["state"]}" + (s["responseMs"]!["average"] is { } avg ? $", avg {Ms(avg)} ms" : "")
+                + (s["lastError"] is { } e && s["state"]!.GetValue<string>() is "unhealthy" or "degraded" ? $" — {e}" : "");
+            text.AppendLine(line);
+            lines.Add(new JsonObject { ["name"] = s["name"]!.DeepClone(), ["state"] = s["state"]!.DeepClone(), ["lastError"] = s["lastError"]?.DeepClone() });
+        }
+
+        return Ok(text.ToString().TrimEnd(), new JsonObject { ["summary"] = summary.DeepClone(), ["servers"] = lines });
+    }
+
+    private async Task<CallToolResult> HealthCheckAsync(string? name, CancellationToken cancellationToken)
+    {
+        var targets = name is null ? registry.Config.Servers : [registry.Config.Find(name) ?? throw new ManagementException(
+            $"manage health: there is no server named '{name}'. Known servers: {string.Join(", ", registry.Config.Servers.Select(s => s.Name))}; or use 'all'.")];
+        var timeout = TimeSpan.FromSeconds(registry.Settings.HealthTimeoutSeconds);
+        var checks = await Task.WhenAll(targets.Select(async config =>
+        {
+            var backend = registry.Live(config.Name);
+            var pings = backend is null ? [] : await backend.PingAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return (config, backend, pings);
+        })).ConfigureAwait(false);
+
+        var snapshot = catalog.Current;
+        var results = new JsonArray();
+        var text = new StringBuilder();
+        foreach (var (config, backend, pings) in checks)
+        {
+            var status = ServerStatus(config, snapshot);
+            status["check"] = new JsonArray([.. pings.Select(p => new JsonObject { ["replica"] = p.Replica, ["ok"] = p.Ok, ["ms"] = p.Ms is { } ms ? Math.Round(ms, 2) : null, ["error"] = p.Error })]);
+            results.Add(status);
+            var ok = pings.Count(p => p.Ok);
+            var detail = backend is null ? "disabled"
+                : ok == pings.Count ? $"{status["state"]}, ping {string.Join("/", pings.Select(p => Ms(JsonValue.Create(p.Ms))))} ms"
+                : $"{status["state"]}, {pings.Count - ok}/{pings.Count} ping(s) failed: {pings.First(p => !p.Ok).Error}";
+            text.AppendLine(CultureInfo.InvariantCulture, $"- {config.Name}: {detail}, {status["tools"]} tools, {status["errors"]} errors in {status["calls"]} calls");
+        }
+
+        var summary = CountStates(results);
+        var header = $"Health check of {results.Count} server(s): {summary["healthy"]} healthy, {summary["degraded"]} degraded, {summary["unhealthy"]} unhealthy, {summary["starting"]} starting, {summary["disabled"]} disabled";
+        return Ok((header + Environment.NewLine + text).TrimEnd(), new JsonObject { ["action"] = "health", ["summary"] = summary, ["servers"] = results });
+    }
+
+    private JsonObject ServerStatus(BackendConfig config, CatalogSnapshot snapshot)
+    {
+        var backend = registry.Live(config.Name);
+        var replicas = backend?.Replicas.Select(r => r.Status()).ToList() ?? [];
+        var stats = StatsSnapshot.Combine([.. replicas.Select(r => r.Stats)]);
+        var state = backend?.State ?? HealthState.Disabled;
+        var lastError = replicas.Where(r => r.LastError is not null).OrderByDescending(r => r.LastErrorAt).FirstOrDefault();
+        var retrying = replicas.Where(r => r.NextRetryAt is not null && r.State is HealthState.Unhealthy).OrderBy(r => r.NextRetryAt).FirstOrDefault();
+        var lists = backend?.Lists ?? BackendLists.Empty;
+        var first = replicas.FirstOrDefault(r => r.ServerName is not null);
+        var o = new JsonObject
+        {
+            ["name"] = config.Name,
+            ["transport"] = config.Transport.ToString().ToLowerInvariant(),
+            ["target"] = config.DisplayTarget,
+            ["enabled"] = config.Enabled,
+            ["state"] = state.ToDisplay(),
+            ["tools"] = snapshot.ToolCount(config.Name),
+            ["prompts"] = lists.Prompts.Count,
+            ["resources"] = lists.Resources.Count + lists.Templates.Count,
+            ["calls"] = stats.Calls,
+            ["errors"] = stats.Errors,
+            ["timeouts"] = stats.Timeouts,
+            ["inFlight"] = stats.InFlight,
+            ["responseMs"] = new JsonObject { ["last"] = Round(stats.LastMs), ["average"] = Round(stats.AverageMs), ["p95"] = Round(stats.P95Ms) },
+            ["lastError"] = lastError?.LastError,
+            ["lastErrorAt"] = lastError?.LastErrorAt?.ToString("O", CultureInfo.InvariantCulture),
+            ["restarts"] = replicas.Sum(r => r.Restarts),
+        };
+        if (config.Description is not null)
+        {
+            o["description"] = config.Description;
+        }
+
+        if (retrying is not null)
+        {
+            o["retry"] = new JsonObject { ["attempt"] = retrying.RetryAttempt, ["nextAt"] = retrying.NextRetryAt?.ToString("O", CultureInfo.InvariantCulture) };
+        }
+
+        if (first is not null)
+        {
+            o["server"] = new JsonObject { ["name"] = first.ServerName, ["version"] = first.ServerVersion, ["protocolVersion"] = first.ProtocolVersion, ["instructions"] = first.Instructions };
+        }
+
+        if (!config.Env.IsEmpty)
+        {
+            o["env"] = RedactedKeys(config.Env.Keys);
+        }
+
+        if (!config.Headers.IsEmpty)
+        {
+            o["headers"] = RedactedKeys(config.Headers.Keys);
+        }
+
+        if (replicas.Count > 1)
+        {
+            o["loadBalancing"] = config.LoadBalancing.ToString();
+            o["replicas"] = new JsonArray([.. replicas.Select(r => new JsonObject
+            {
+                ["index"] = r.Index,
+                ["target"] = r.Target,
+                ["state"] = r.State.ToDisplay(),
+                ["calls"] = r.Stats.Calls,
+                ["errors"] = r.Stats.Errors,
+                ["inFlight"] = r.Stats.InFlight,
+                ["averageMs"] = Round(r.Stats.AverageMs),
+                ["lastError"] = r.LastError,
+            })]);
+        }
+
+        return o;
+    }
+
+    private static JsonObject RedactedKeys(IEnumerable<string> keys)
+    {
+        var o = new JsonObject();
+        foreach (var key in keys)
+        {
+            o[key] = Redaction.Mask;
+        }
+
+        return o;
+    }
+
+    private static JsonObject CountStates(JsonArray servers)
+    {
+        var o = new JsonObject { ["total"] = servers.Count };
+        foreach (var state in new[] { HealthState.Healthy, HealthState.Degraded, HealthState.Unhealthy, HealthState.Starting, HealthState.Disabled })
+        {
+            var key = state.ToDisplay();
+            o[key] = servers.Count(s => s!["state"]!.GetValue<string>() == key);
+        }
+
+        return o;
+    }
+
+    private string Saved() => registry.StoreLocation is { } file ? $" Saved to {file}." : "";
+
+    private static string RequireName(string? name, string action) =>
+        string.IsNullOrWhiteSpace(name) ? throw new ManagementException($"manage {action}: 'name' is required (the server's name; action 'list' shows them).") : name;
+
+    private static string? OptionalString(IDictionary<string, JsonElement> args, string key) =>
+        !args.TryGetValue(key, out var value) || value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined ? null
+        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : throw new ManagementException($"'{key}' must be a string.");
+
+    private static ImmutableArray<string> OptionalStringArray(IDictionary<string, JsonElement> args, string key)
+    {
+        if (!args.TryGetValue(key, out var value) || value.ValueKind is JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String))
+        {
+            throw new ManagementException($"'{key}' must be an array of strings.");
+        }
+
+        return [.. value.EnumerateArray().Select(e => e.GetString()!)];
+    }
+
+    private static ImmutableSortedDictionary<string, string> OptionalStringMap(IDictionary<string, JsonElement> args, string key)
+    {
+        if (!args.TryGetValue(key, out var value) || value.ValueKind is JsonValueKind.Null)
+        {
+            return ImmutableSortedDictionary<string, string>.Empty;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object || value.EnumerateObject().Any(e => e.Value.ValueKind != JsonValueKind.String))
+        {
+            throw new ManagementException($"'{key}' must be an object of string values.");
+        }
+
+        return value.EnumerateObject().ToImmutableSortedDictionary(e => e.Name, e => e.Value.GetString()!, StringComparer.Ordinal);
+    }
+
+    private static double? Round(double? value) => value is { } v ? Math.Round(v, 2) : null;
+
+    private static string Ms(JsonNode? value) => value is null ? "-" : value.GetValue<double>().ToString("0.##", CultureInfo.InvariantCulture);
+
+    private static CallToolResult Ok(string text, JsonObject structured) => new()
+    {
+        Content = [new TextContentBlock { Text = text }],
+        StructuredContent = JsonSerializer.SerializeToElement(structured),
+    };
+
+    private static CallToolResult Error(string message) => new()
+    {
+        Content = [new TextContentBlock { Text = message }],
+        StructuredContent = JsonSerializer.SerializeToElement(new JsonObject { ["ok"] = false, ["error"] = message }),
+        IsError = true,
+    };
+}

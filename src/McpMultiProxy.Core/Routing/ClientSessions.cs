@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using McpMultiProxy.Backends;
+using Microsoft.Extensions.Logging;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpMultiProxy.Routing;
+
+/// <summary>
+/// The clients connected to the proxy, and the way back to them: a backend's sampling, elicitation and
+/// roots requests go to the client whose call is in flight; log messages go to the callers (or to
+/// every client when none is calling) at each client's own level; resource updates go to the clients
+/// subscribed to that resource.
+/// </summary>
+public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : IClientBridge
+{
+    private readonly ConcurrentDictionary<McpServer, byte> _clients = new();
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<McpServer, byte>> _subscriptions = new(StringComparer.Ordinal);
+
+    /// <summary>Clients connected now.</summary>
+    public int Count => _clients.Count;
+
+    /// <summary>Raised when a client connects or leaves.</summary>
+    public event Action? Changed;
+
+    /// <summary>Registers a connected client session.</summary>
+    public void Add(McpServer client)
+    {
+        _clients.TryAdd(client, 0);
+        Changed?.Invoke();
+    }
+
+    /// <summary>Forgets a client session and its subscriptions.</summary>
+    public void Remove(McpServer client)
+    {
+        _clients.TryRemove(client, out _);
+        foreach (var subscribers in _subscriptions.Values)
+        {
+            subscribers.TryRemove(client, out _);
+        }
+
+        Changed?.Invoke();
+    }
+
+    /// <summary>Records a subscription; true when it is the first for that URI (so the backend must be asked).</summary>
+    public bool Subscribe(string uri, McpServer client)
+    {
+        var subscribers = _subscriptions.GetOrAdd(uri, _ => new ConcurrentDictionary<McpServer, byte>());
+        return subscribers.TryAdd(client, 0) && subscribers.Count == 1;
+    }
+
+    /// <summary>Drops a subscription; true when no client is subscribed to that URI any more.</summary>
+    public bool Unsubscribe(string uri, McpServer client) =>
+        _subscriptions.TryGetValue(uri, out var subscribers) && subscribers.TryRemove(client, out _) && subscribers.IsEmpty;
+
+    /// <inheritdoc/>
+    public McpServer? ResolveClient(IReadOnlyCollection<McpServer> callersInFlight)
+    {
+        if (callersInFlight.Count == 1)
+        {
+            return callersInFlight.First();
+        }
+
+        if (callersInFlight.Count == 0 && _clients.Count == 1)
+        {
+            return _clients.Keys.First();
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask ForwardLogAsync(string backend, LoggingMessageNotificationParams message, IReadOnlyCollection<McpServer> callersInFlight)
+    {
+        var targets = callersInFlight.Count > 0 ? callersInFlight : (IReadOnlyCollection<McpServer>)_clients.Keys;
+        var forwarded = new LoggingMessageNotificationParams { Level = message.Level, Logger = message.Logger ?? backend, Data = message.Data, Meta = message.Meta };
+        foreach (var client in targets)
+        {
+            if (client.LoggingLevel is { } min && message.Level < min)
+            {
+                continue;
+            }
+
+            await SendAsync(client, NotificationMethods.LoggingMessageNotification, forwarded).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask ForwardResourceUpdatedAsync(string backend, string uri)
+    {
+        if (!_subscriptions.TryGetValue(uri, out var subscribers))
+        {
+            return;
+        }
+
+        foreach (var client in subscribers.Keys)
+        {
+            await SendAsync(client, NotificationMethods.ResourceUpdatedNotification, new ResourceUpdatedNotificationParams { Uri = uri }).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendAsync<T>(McpServer client, string method, T parameters)
+    {
+        try
+        {
+            await client.SendNotificationAsync(method, parameters, McpJsonUtilities.DefaultOptions, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogForwardFailed(logger, method, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Forwarding {Method} to a client failed: {Reason}")]
+    private static partial void LogForwardFailed(ILogger logger, string method, string reason);
+}

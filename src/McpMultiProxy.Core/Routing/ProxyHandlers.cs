@@ -1,0 +1,165 @@
+using McpMultiProxy.Backends;
+using McpMultiProxy.Catalog;
+using McpMultiProxy.Management;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpMultiProxy.Routing;
+
+/// <summary>
+/// The proxy's MCP request handlers: lists are served from the catalog snapshot; calls, prompt gets,
+/// resource reads, completions and subscriptions are routed to the owning backend with its own names.
+/// This is the one boundary where backend failures become MCP errors that name the backend and the reason.
+/// </summary>
+public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry, ManagementService management, ClientSessions clients)
+{
+    /// <summary><c>tools/list</c>.</summary>
+    public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken) =>
+        new(catalog.Current.ToolsResult);
+
+    /// <summary><c>tools/call</c>.</summary>
+    public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    {
+        var p = request.Params ?? throw new McpProtocolException("tools/call needs params with a tool name.", McpErrorCode.InvalidParams);
+        if (!catalog.Current.ToolRoutes.TryGetValue(p.Name, out var route))
+        {
+            throw new McpProtocolException($"Unknown tool '{p.Name}'. Call tools/list to see the tools served (names are 'server__tool').", McpErrorCode.InvalidParams);
+        }
+
+        if (route.Backend is null)
+        {
+            return await management.InvokeAsync(p.Name, p.Arguments, cancellationToken).ConfigureAwait(false);
+        }
+
+        var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = p.Meta };
+        return await ForwardAsync<CallToolRequestParams, CallToolResult>(route.Backend, RequestMethods.ToolsCall, forwarded, request.Server, route.Retryable, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary><c>prompts/list</c>.</summary>
+    public ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken) =>
+        new(catalog.Current.PromptsResult);
+
+    /// <summary><c>prompts/get</c>.</summary>
+    public async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)
+    {
+        var p = request.Params ?? throw new McpProtocolException("prompts/get needs params with a prompt name.", McpErrorCode.InvalidParams);
+        if (!catalog.Current.PromptRoutes.TryGetValue(p.Name, out var route))
+        {
+            throw new McpProtocolException($"Unknown prompt '{p.Name}'. Call prompts/list to see the prompts served.", McpErrorCode.InvalidParams);
+        }
+
+        var forwarded = new GetPromptRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = p.Meta };
+        return await ForwardAsync<GetPromptRequestParams, GetPromptResult>(route.Backend, RequestMethods.PromptsGet, forwarded, request.Server, true, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary><c>resources/list</c>.</summary>
+    public ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken) =>
+        new(catalog.Current.ResourcesResult);
+
+    /// <summary><c>resources/templates/list</c>.</summary>
+    public ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request, CancellationToken cancellationToken) =>
+        new(catalog.Current.TemplatesResult);
+
+    /// <summary><c>resources/read</c>.</summary>
+    public async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)
+    {
+        var p = request.Params ?? throw new McpProtocolException("resources/read needs params with a uri.", McpErrorCode.InvalidParams);
+        var route = FindResource(p.Uri);
+        var forwarded = new ReadResourceRequestParams { Uri = route.OriginalUri, Meta = p.Meta };
+        var result = await ForwardAsync<ReadResourceRequestParams, ReadResourceResult>(route.Backend, RequestMethods.ResourcesRead, forwarded, request.Server, true, cancellationToken)
+            .ConfigureAwait(false);
+        if (route.OriginalUri != p.Uri)
+        {
+            foreach (var content in result.Contents)
+            {
+                if (content.Uri == route.OriginalUri)
+                {
+                    content.Uri = p.Uri;
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary><c>resources/subscribe</c>: the first client to subscribe makes the proxy subscribe at the backend.</summary>
+    public async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
+    {
+        var p = request.Params ?? throw new McpProtocolException("resources/subscribe needs params with a uri.", McpErrorCode.InvalidParams);
+        var route = FindResource(p.Uri);
+        if (clients.Subscribe(p.Uri, request.Server))
+        {
+            await ForwardAsync<SubscribeRequestParams, EmptyResult>(route.Backend, RequestMethods.ResourcesSubscribe, new SubscribeRequestParams { Uri = route.OriginalUri }, null, true, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        return new EmptyResult();
+    }
+
+    /// <summary><c>resources/unsubscribe</c>: the last client to leave makes the proxy unsubscribe at the backend.</summary>
+    public async ValueTask<EmptyResult> UnsubscribeAsync(RequestContext<UnsubscribeRequestParams> request, CancellationToken cancellationToken)
+    {
+        var p = request.Params ?? throw new McpProtocolException("resources/unsubscribe needs params with a uri.", McpErrorCode.InvalidParams);
+        var route = FindResource(p.Uri);
+        if (clients.Unsubscribe(p.Uri, request.Server))
+        {
+            await ForwardAsync<UnsubscribeRequestParams, EmptyResult>(route.Backend, RequestMethods.ResourcesUnsubscribe, new UnsubscribeRequestParams { Uri = route.OriginalUri }, null, true, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        return new EmptyResult();
+    }
+
+    /// <summary><c>completion/complete</c> for namespaced prompts and resource templates.</summary>
+    public async ValueTask<CompleteResult> CompleteAsync(RequestContext<CompleteRequestParams> request, CancellationToken cancellationToken)
+    {
+        var p = request.Params ?? throw new McpProtocolException("completion/complete needs params.", McpErrorCode.InvalidParams);
+        string backend;
+        Reference reference;
+        switch (p.Ref)
+        {
+            case PromptReference prompt when catalog.Current.PromptRoutes.TryGetValue(prompt.Name, out var route):
+                backend = route.Backend;
+                reference = new PromptReference { Name = route.OriginalName };
+                break;
+            case ResourceTemplateReference template when catalog.Current.Templates.FirstOrDefault(t => t.Served.UriTemplate == template.Uri) is { } owner:
+                backend = owner.Backend;
+                reference = new ResourceTemplateReference { Uri = owner.OriginalTemplate };
+                break;
+            default:
+                // Nothing to complete for a reference no backend owns: an empty answer, as the spec allows.
+                return new CompleteResult();
+        }
+
+        var forwarded = new CompleteRequestParams { Ref = reference, Argument = p.Argument, Context = p.Context, Meta = p.Meta };
+        return await ForwardAsync<CompleteRequestParams, CompleteResult>(backend, RequestMethods.CompletionComplete, forwarded, request.Server, true, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    private ResourceRoute FindResource(string uri) =>
+        catalog.Current.FindResource(uri)
+            ?? throw new McpProtocolException($"Unknown resource '{uri}': no server behind the proxy lists it. Call resources/list or resources/templates/list.", McpErrorCode.ResourceNotFound);
+
+    private async Task<TResult> ForwardAsync<TParams, TResult>(string backendName, string method, TParams parameters, McpServer? caller, bool retryable, CancellationToken cancellationToken)
+        where TParams : RequestParams
+        where TResult : notnull
+    {
+        var backend = registry.Live(backendName)
+            ?? throw new McpProtocolException($"Server '{backendName}' is unavailable: it is disabled or was removed.", McpErrorCode.InternalError);
+        try
+        {
+            return await backend.SendAsync<TParams, TResult>(method, parameters, caller, retryable, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BackendUnavailableException ex)
+        {
+            throw new McpProtocolException(ex.Message, McpErrorCode.InternalError);
+        }
+        catch (BackendTimeoutException ex)
+        {
+            throw new McpProtocolException(ex.Message, McpErrorCode.InternalError);
+        }
+    }
+}
