@@ -1,1 +1,3 @@
-return 0;
+using McpMultiProxy.Cli;
+
+return await ProxyCommand.Create().Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,231 @@
+using System.Net;
+using System.Reflection;
+using McpMultiProxy.Catalog;
+using McpMultiProxy.Cli;
+using McpMultiProxy.Configuration;
+using McpMultiProxy.Management;
+using McpMultiProxy.Routing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ModelContextProtocol.AspNetCore;
+using ModelContextProtocol.Server;
+
+namespace McpMultiProxy.Hosting;
+
+/// <summary>Composes the proxy: engine, frontends (stdio and/or HTTP), logging; runs it until stopped.</summary>
+internal static class ProxyHost
+{
+    public static async Task<int> RunAsync(ProxyRunOptions options, CancellationToken cancellationToken)
+    {
+        var startup = BuildStartup(options);
+        var httpAddress = options.HttpAddress;
+        IHost host;
+        if (httpAddress is not null)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            ConfigureLogging(builder.Logging, options);
+            builder.WebHost.ConfigureKestrel(k => Listen(k, httpAddress));
+            AddServices(builder.Services, startup, options);
+            builder.Services.AddMcpServer().WithHttpTransport(t =>
+            {
+                t.SessionMode = HttpServerSessionMode.Stateful;
+                t.IdleTimeout = TimeSpan.FromMinutes(30);
+                t.MaxIdleSessionCount = 1000;
+                t.RunSessionHandler = RunHttpSessionAsync;
+            });
+            ConfigureServerOptions(builder.Services);
+            var app = builder.Build();
+            app.MapMcp("/mcp");
+            host = app;
+        }
+        else
+        {
+            var builder = Host.CreateApplicationBuilder();
+            ConfigureLogging(builder.Logging, options);
+            AddServices(builder.Services, startup, options);
+            ConfigureServerOptions(builder.Services);
+            host = builder.Build();
+        }
+
+        await using ((IAsyncDisposable)host)
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            PrintWelcome(host, options, startup);
+            await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Reads the config file and the command line into the starting configuration.</summary>
+    internal static ProxyStartup BuildStartup(ProxyRunOptions options)
+    {
+        var config = ProxyConfig.Empty;
+        IConfigStore store = new NoConfigStore();
+        if (options.ConfigPath is { } path)
+        {
+            config = File.Exists(path) ? ConfigParser.LoadFile(path) : ProxyConfig.Empty;
+            store = new FileConfigStore(path);
+        }
+
+        if (options.AllowStdioAdd)
+        {
+            config = config with { Settings = config.Settings with { AllowStdioAdd = true } };
+        }
+
+        var extra = new List<BackendConfig>();
+        if (options.Servers is { } servers)
+        {
+            extra.AddRange(ServersArgument.Parse(servers, config.Settings));
+        }
+
+        if (options.BackendUrl is { } url)
+        {
+            extra.AddRange(ServersArgument.Parse($"main={url}", config.Settings));
+        }
+
+        if (options.Demo)
+        {
+            extra.Add(DemoBackend("clock", "Built-in demo: tells the time."));
+            extra.Add(DemoBackend("notes", "Built-in demo: keeps notes in memory."));
+        }
+
+        var clashes = extra.GroupBy(s => s.Name).Where(g => g.Count() > 1 || config.Find(g.Key) is not null).Select(g => g.Key).ToList();
+        if (clashes.Count > 0)
+        {
+            throw new ConfigException(clashes.Select(n => $"server name '{n}' is given more than once (command line and/or config file); give each server a unique name.").ToList());
+        }
+
+        return new ProxyStartup(config with { Servers = [.. config.Servers, .. extra] }, [.. extra.Select(s => s.Name)], store);
+    }
+
+    private static BackendConfig DemoBackend(string kind, string description)
+    {
+        var (command, prefix) = SelfCommand();
+        return new BackendConfig
+        {
+            Name = kind,
+            Transport = BackendTransport.Stdio,
+            Command = command,
+            Args = [.. prefix, "demo-server", kind],
+            Description = description,
+        };
+    }
+
+    /// <summary>How to start this same program again: the apphost, or <c>dotnet</c> with this assembly.</summary>
+    internal static (string Command, string[] Prefix) SelfCommand()
+    {
+        var process = Environment.ProcessPath ?? "dotnet";
+        var entry = Assembly.GetEntryAssembly()?.Location;
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" && entry is { Length: > 0 } ? (process, [entry]) : (process, []);
+    }
+
+    private static void AddServices(IServiceCollection services, ProxyStartup startup, ProxyRunOptions options)
+    {
+        services.AddMultiProxyCore(startup);
+        if (options.Stdio)
+        {
+            services.AddHostedService<StdioFrontend>();
+        }
+
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+    }
+
+    private static void ConfigureServerOptions(IServiceCollection services) =>
+        services.AddOptions<McpServerOptions>().Configure<ProxyHandlers, ProxyCatalog, BackendRegistry>(ProxyServerOptions.Configure);
+
+    private static async Task RunHttpSessionAsync(Microsoft.AspNetCore.Http.HttpContext context, McpServer server, CancellationToken cancellationToken)
+    {
+        var clients = context.RequestServices.GetRequiredService<ClientSessions>();
+        clients.Add(server);
+        try
+        {
+            await server.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            clients.Remove(server);
+        }
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, ProxyRunOptions options)
+    {
+        logging.ClearProviders();
+
+        // stdout is the MCP channel in stdio mode: every log line goes to stderr.
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        if (options.LogFile is { } file)
+        {
+            logging.AddProvider(new FileLoggerProvider(file));
+        }
+
+        logging.SetMinimumLevel(options.LogLevel);
+        var frameworkLevel = options.LogLevel <= LogLevel.Debug ? options.LogLevel : LogLevel.Warning;
+        logging.AddFilter("Microsoft", frameworkLevel);
+        logging.AddFilter("ModelContextProtocol", frameworkLevel);
+        logging.AddFilter("System.Net.Http", frameworkLevel);
+    }
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string address)
+    {
+        var text = address.Contains("://", StringComparison.Ordinal) ? new Uri(address).Authority : address;
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out var port) || port is < 0 or > 65535)
+        {
+            throw new ConfigException($"--http '{address}' is not host:port; write it like 127.0.0.1:8765 (port 0 picks a free port).");
+        }
+
+        var host = text[..colon].Trim('[', ']');
+        if (host == "localhost")
+        {
+            kestrel.ListenLocalhost(port);
+        }
+        else if (IPAddress.TryParse(host, out var ip))
+        {
+            kestrel.Listen(ip, port);
+        }
+        else
+        {
+            throw new ConfigException($"--http '{address}': '{host}' is not an IP address; use 127.0.0.1, ::1, localhost or another address of this machine.");
+        }
+    }
+
+    private static void PrintWelcome(IHost host, ProxyRunOptions options, ProxyStartup startup)
+    {
+        var error = Console.Error;
+        var server = host.Services.GetService<IServer>();
+        var addresses = server?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+        {
+            var endpoint = address.Replace("[::1]", "localhost", StringComparison.Ordinal).TrimEnd('/') + "/mcp";
+            error.WriteLine($"MCP endpoint: {endpoint}");
+        }
+
+        if (options.Stdio)
+        {
+            error.WriteLine("Serving MCP on stdin/stdout.");
+        }
+
+        error.WriteLine($"{startup.Config.Servers.Count} server(s): {(startup.Config.Servers.Count == 0 ? "none yet (add some with the manage tool or a config file)" : string.Join(", ", startup.Config.Servers.Select(s => s.Name)))}");
+        if (addresses.FirstOrDefault() is { } first)
+        {
+            var url = first.TrimEnd('/') + "/mcp";
+            error.WriteLine($$"""
+                To use it from Cursor, Claude Desktop or VS Code, add this to your MCP config (mcpServers):
+                  { "mcpServers": { "multiproxy": { "url": "{{url}}" } } }
+                (VS Code: { "servers": { "multiproxy": { "type": "http", "url": "{{url}}" } } })
+                Press Ctrl+C to stop.
+                """);
+        }
+    }
+}
