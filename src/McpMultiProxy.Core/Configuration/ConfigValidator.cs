@@ -61,9 +61,9 @@ public static partial class ConfigValidator
                     yield return $"server '{name}' has both 'command' and 'url'; a server is either a program to start or a URL, not both.";
                 }
 
-                if (backend.Urls.IsDefaultOrEmpty)
+                if (backend.Urls.IsDefaultOrEmpty && backend.Command is null)
                 {
-                    yield return $"server '{name}' is an HTTP server but has no 'url'; add \"url\": \"http://host:port/mcp\".";
+                    yield return $"server '{name}' has no 'command' (the program to start) and no 'url'; give it one of them.";
                 }
                 else
                 {

@@ -16,6 +16,11 @@ public static partial class Redaction
             return url;
         }
 
+        if (string.IsNullOrEmpty(uri.UserInfo) && string.IsNullOrEmpty(uri.Query))
+        {
+            return url;
+        }
+
         var builder = new UriBuilder(uri);
         if (!string.IsNullOrEmpty(builder.UserName) || !string.IsNullOrEmpty(builder.Password))
         {

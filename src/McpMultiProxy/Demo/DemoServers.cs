@@ -28,7 +28,7 @@ internal static class DemoServers
         {
             options.ServerInstructions = "Tells the time.";
             options.ToolCollection.Add(McpServerTool.Create(
-                [Description("The current time in UTC, or in a time zone such as Europe/Paris.")] (string? timeZone) =>
+                [Description("The current time in UTC, or in a time zone such as Europe/Paris.")] (string? timeZone = null) =>
                 {
                     var now = DateTimeOffset.UtcNow;
                     if (string.IsNullOrEmpty(timeZone))
