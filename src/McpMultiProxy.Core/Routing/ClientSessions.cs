@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 using McpMultiProxy.Backends;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
@@ -16,7 +17,8 @@ namespace McpMultiProxy.Routing;
 public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : IClientBridge
 {
     private readonly ConcurrentDictionary<McpServer, byte> _clients = new();
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<McpServer, byte>> _subscriptions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<McpServer, RequestId>> _subscriptions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Listener, byte> _listeners = new();
 
     /// <summary>Clients connected now.</summary>
     public int Count => _clients.Count;
@@ -43,11 +45,72 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
         Changed?.Invoke();
     }
 
-    /// <summary>Records a subscription; true when it is the first for that URI (so the backend must be asked).</summary>
-    public bool Subscribe(string uri, McpServer client)
+    /// <summary>
+    /// Records a subscription; true when it is the first for that URI (so the backend must be asked).
+    /// <paramref name="subscriptionId"/> tags updates for a 2026-era <c>subscriptions/listen</c> stream.
+    /// </summary>
+    public bool Subscribe(string uri, McpServer client, RequestId subscriptionId = default)
     {
-        var subscribers = _subscriptions.GetOrAdd(uri, _ => new ConcurrentDictionary<McpServer, byte>());
-        return subscribers.TryAdd(client, 0) && subscribers.Count == 1;
+        var subscribers = _subscriptions.GetOrAdd(uri, _ => new ConcurrentDictionary<McpServer, RequestId>());
+        return subscribers.TryAdd(client, subscriptionId) && subscribers.Count == 1;
+    }
+
+    /// <summary>Registers a 2026-era <c>subscriptions/listen</c> stream for list changes.</summary>
+    public void AddListener(McpServer stream, RequestId id, SubscriptionsListenNotifications granted) => _listeners.TryAdd(new Listener(stream, id, granted), 0);
+
+    /// <summary>Forgets a listen stream.</summary>
+    public void RemoveListener(McpServer stream, RequestId id, SubscriptionsListenNotifications granted) => _listeners.TryRemove(new Listener(stream, id, granted), out _);
+
+    /// <summary>
+    /// Sends <c>list_changed</c> to every 2026-era listen stream that asked for it. (Sessions of earlier eras
+    /// get theirs from the SDK, through the primitive collections.)
+    /// </summary>
+    public async Task NotifyListChangedAsync(ListKinds kinds)
+    {
+        foreach (var listener in _listeners.Keys)
+        {
+            var granted = listener.Granted;
+            if (kinds.HasFlag(ListKinds.Tools) && granted.ToolsListChanged == true)
+            {
+                await SendTaggedAsync(listener.Stream, listener.Id, NotificationMethods.ToolListChangedNotification, null).ConfigureAwait(false);
+            }
+
+            if (kinds.HasFlag(ListKinds.Prompts) && granted.PromptsListChanged == true)
+            {
+                await SendTaggedAsync(listener.Stream, listener.Id, NotificationMethods.PromptListChangedNotification, null).ConfigureAwait(false);
+            }
+
+            if (kinds.HasFlag(ListKinds.Resources) && granted.ResourcesListChanged == true)
+            {
+                await SendTaggedAsync(listener.Stream, listener.Id, NotificationMethods.ResourceListChangedNotification, null).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Sends a notification on a listen stream, tagged with its subscription id as the 2026 revision requires.</summary>
+    public async Task SendTaggedAsync(McpServer stream, RequestId id, string method, JsonNode? parameters)
+    {
+        var body = parameters as JsonObject ?? [];
+        if (body["_meta"] is not JsonObject meta)
+        {
+            meta = [];
+            body["_meta"] = meta;
+        }
+
+        meta[MetaKeys.SubscriptionId] = id.Id switch
+        {
+            string s => JsonValue.Create(s),
+            long l => JsonValue.Create(l),
+            _ => null,
+        };
+        try
+        {
+            await stream.SendMessageAsync(new JsonRpcNotification { Method = method, Params = body }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogForwardFailed(logger, method, ex.Message);
+        }
     }
 
     /// <summary>Drops a subscription; true when no client is subscribed to that URI any more.</summary>
@@ -94,9 +157,16 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
             return;
         }
 
-        foreach (var client in subscribers.Keys)
+        foreach (var (client, subscriptionId) in subscribers)
         {
-            await SendAsync(client, NotificationMethods.ResourceUpdatedNotification, new ResourceUpdatedNotificationParams { Uri = uri }).ConfigureAwait(false);
+            if (subscriptionId.Id is null)
+            {
+                await SendAsync(client, NotificationMethods.ResourceUpdatedNotification, new ResourceUpdatedNotificationParams { Uri = uri }).ConfigureAwait(false);
+            }
+            else
+            {
+                await SendTaggedAsync(client, subscriptionId, NotificationMethods.ResourceUpdatedNotification, new JsonObject { ["uri"] = uri }).ConfigureAwait(false);
+            }
         }
     }
 
@@ -111,6 +181,8 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
             LogForwardFailed(logger, method, ex.Message);
         }
     }
+
+    private sealed record Listener(McpServer Stream, RequestId Id, SubscriptionsListenNotifications Granted);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Forwarding {Method} to a client failed: {Reason}")]
     private static partial void LogForwardFailed(ILogger logger, string method, string reason);

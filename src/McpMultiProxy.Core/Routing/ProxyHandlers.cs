@@ -1,3 +1,4 @@
+using System.Text.Json;
 using McpMultiProxy.Backends;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Management;
@@ -89,13 +90,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
     public async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
     {
         var p = request.Params ?? throw new McpProtocolException("resources/subscribe needs params with a uri.", McpErrorCode.InvalidParams);
-        var route = FindResource(p.Uri);
-        if (clients.Subscribe(p.Uri, request.Server))
-        {
-            await ForwardAsync<SubscribeRequestParams, EmptyResult>(route.Backend, RequestMethods.ResourcesSubscribe, new SubscribeRequestParams { Uri = route.OriginalUri }, null, true, cancellationToken)
-                .ConfigureAwait(false);
-        }
-
+        await SubscribeAsync(p.Uri, request.Server, default, cancellationToken).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -103,14 +98,83 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
     public async ValueTask<EmptyResult> UnsubscribeAsync(RequestContext<UnsubscribeRequestParams> request, CancellationToken cancellationToken)
     {
         var p = request.Params ?? throw new McpProtocolException("resources/unsubscribe needs params with a uri.", McpErrorCode.InvalidParams);
-        var route = FindResource(p.Uri);
-        if (clients.Unsubscribe(p.Uri, request.Server))
+        await UnsubscribeAsync(p.Uri, request.Server, cancellationToken).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    /// <summary>
+    /// <c>subscriptions/listen</c> (2026-07-28 clients): acknowledges, then holds the stream open and delivers the
+    /// list changes and resource updates it asked for, until the client cancels or disconnects.
+    /// </summary>
+    public async ValueTask<EmptyResult> ListenAsync(RequestContext<SubscriptionsListenRequestParams> request, CancellationToken cancellationToken)
+    {
+        var requested = request.Params?.Notifications ?? new SubscriptionsListenNotifications();
+        var granted = new SubscriptionsListenNotifications
         {
-            await ForwardAsync<UnsubscribeRequestParams, EmptyResult>(route.Backend, RequestMethods.ResourcesUnsubscribe, new UnsubscribeRequestParams { Uri = route.OriginalUri }, null, true, cancellationToken)
-                .ConfigureAwait(false);
+            ToolsListChanged = requested.ToolsListChanged == true ? true : null,
+            PromptsListChanged = requested.PromptsListChanged == true ? true : null,
+            ResourcesListChanged = requested.ResourcesListChanged == true ? true : null,
+            ResourceSubscriptions = requested.ResourceSubscriptions is { Count: > 0 } uris ? [.. uris.Where(u => catalog.Current.FindResource(u) is not null)] : null,
+        };
+        var id = request.JsonRpcRequest.Id;
+        var stream = request.Server;
+        await clients.SendTaggedAsync(
+            stream,
+            id,
+            NotificationMethods.SubscriptionsAcknowledgedNotification,
+            JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)).ConfigureAwait(false);
+
+        clients.AddListener(stream, id, granted);
+        var subscribed = new List<string>();
+        try
+        {
+            foreach (var uri in granted.ResourceSubscriptions ?? [])
+            {
+                await SubscribeAsync(uri, stream, id, cancellationToken).ConfigureAwait(false);
+                subscribed.Add(uri);
+            }
+
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            clients.RemoveListener(stream, id, granted);
+            foreach (var uri in subscribed)
+            {
+                await UnsubscribeAsync(uri, stream, CancellationToken.None).ConfigureAwait(false);
+            }
         }
 
         return new EmptyResult();
+    }
+
+    private async Task SubscribeAsync(string uri, McpServer subscriber, RequestId subscriptionId, CancellationToken cancellationToken)
+    {
+        var route = FindResource(uri);
+        if (clients.Subscribe(uri, subscriber, subscriptionId))
+        {
+            await ForwardAsync<SubscribeRequestParams, EmptyResult>(route.Backend, RequestMethods.ResourcesSubscribe, new SubscribeRequestParams { Uri = route.OriginalUri }, null, true, cancellationToken)
+                .ConfigureAwait(false);
+        }
+    }
+
+    private async Task UnsubscribeAsync(string uri, McpServer subscriber, CancellationToken cancellationToken)
+    {
+        if (clients.Unsubscribe(uri, subscriber) && catalog.Current.FindResource(uri) is { } route && registry.Live(route.Backend) is not null)
+        {
+            try
+            {
+                await ForwardAsync<UnsubscribeRequestParams, EmptyResult>(route.Backend, RequestMethods.ResourcesUnsubscribe, new UnsubscribeRequestParams { Uri = route.OriginalUri }, null, true, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (McpProtocolException)
+            {
+                // The backend is gone or refuses: nothing is subscribed there any more either way.
+            }
+        }
     }
 
     /// <summary><c>completion/complete</c> for namespaced prompts and resource templates.</summary>

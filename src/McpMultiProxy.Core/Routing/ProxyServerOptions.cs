@@ -16,7 +16,7 @@ namespace McpMultiProxy.Routing;
 public static class ProxyServerOptions
 {
     /// <summary>Configures <paramref name="options"/> to serve the proxy.</summary>
-    public static void Configure(McpServerOptions options, ProxyHandlers handlers, ProxyCatalog catalog, BackendRegistry registry)
+    public static void Configure(McpServerOptions options, ProxyHandlers handlers, ProxyCatalog catalog, BackendRegistry registry, ClientSessions clients)
     {
         options.ServerInfo = new Implementation { Name = ProxyInfo.Name, Title = "MCP multi-server proxy", Version = ProxyInfo.Version };
         options.ScopeRequests = false;
@@ -43,6 +43,7 @@ public static class ProxyServerOptions
             SubscribeToResourcesHandler = handlers.SubscribeAsync,
             UnsubscribeFromResourcesHandler = handlers.UnsubscribeAsync,
             CompleteHandler = handlers.CompleteAsync,
+            SubscriptionsListenHandler = handlers.ListenAsync,
         };
         options.ServerInstructions = Instructions(registry);
 
@@ -65,6 +66,8 @@ public static class ProxyServerOptions
             {
                 options.ResourceCollection.Clear();
             }
+
+            _ = clients.NotifyListChangedAsync(kinds);
         };
     }
 

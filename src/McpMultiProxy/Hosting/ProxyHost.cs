@@ -33,7 +33,7 @@ internal static class ProxyHost
             AddServices(builder.Services, startup, options);
             builder.Services.AddMcpServer().WithHttpTransport(t =>
             {
-                t.SessionMode = HttpServerSessionMode.Stateful;
+                t.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
                 t.IdleTimeout = TimeSpan.FromMinutes(30);
                 t.MaxIdleSessionCount = 1000;
                 t.RunSessionHandler = RunHttpSessionAsync;
@@ -137,7 +137,7 @@ internal static class ProxyHost
     }
 
     private static void ConfigureServerOptions(IServiceCollection services) =>
-        services.AddOptions<McpServerOptions>().Configure<ProxyHandlers, ProxyCatalog, BackendRegistry>(ProxyServerOptions.Configure);
+        services.AddOptions<McpServerOptions>().Configure<ProxyHandlers, ProxyCatalog, BackendRegistry, ClientSessions>(ProxyServerOptions.Configure);
 
     private static async Task RunHttpSessionAsync(Microsoft.AspNetCore.Http.HttpContext context, McpServer server, CancellationToken cancellationToken)
     {
