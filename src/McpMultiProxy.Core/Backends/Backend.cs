@@ -15,6 +15,7 @@ public sealed class Backend : IAsyncDisposable
 {
     private readonly BackendServices _services;
     private readonly Replica[] _replicas;
+    private readonly PerClientSessions _perClient;
     private ILoadBalancer _balancer;
     private BackendConfig _config;
 
@@ -24,6 +25,7 @@ public sealed class Backend : IAsyncDisposable
         _services = services;
         _balancer = LoadBalancers.Create(config.LoadBalancing);
         _replicas = [.. Enumerable.Range(0, config.ReplicaCount).Select(i => new Replica(config, i, services, backoff))];
+        _perClient = new PerClientSessions(services, () => _config);
         foreach (var replica in _replicas)
         {
             replica.Changed += (_, kinds) => Changed?.Invoke(this, kinds);
@@ -65,6 +67,9 @@ public sealed class Backend : IAsyncDisposable
 
     /// <summary>The lists served for this backend: those of its first ready replica.</summary>
     public BackendLists Lists => _replicas.FirstOrDefault(r => r.State.IsReady())?.Lists ?? BackendLists.Empty;
+
+    /// <summary>Per-client sessions open now (0 unless the backend uses them).</summary>
+    public int ClientSessionCount => _perClient.Count;
 
     /// <summary>Effective per-call timeout.</summary>
     internal TimeSpan Timeout => TimeSpan.FromSeconds(_config.TimeoutSeconds ?? _services.Settings().CallTimeoutSeconds);
@@ -117,7 +122,9 @@ public sealed class Backend : IAsyncDisposable
             replica.Stats.CallStarted();
             try
             {
-                var result = await session.SendAsync<TParams, TResult>(method, parameters, call, cancellationToken).ConfigureAwait(false);
+                var result = _config.PerClientSessions && caller is not null
+                    ? await _perClient.SendAsync(caller, replica.Index, s => s.SendAsync<TParams, TResult>(method, parameters, call, cancellationToken), cancellationToken).ConfigureAwait(false)
+                    : await session.SendAsync<TParams, TResult>(method, parameters, call, cancellationToken).ConfigureAwait(false);
                 replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Success);
                 replica.ReportOutcome(failed: false, null);
                 return result;
@@ -186,6 +193,7 @@ public sealed class Backend : IAsyncDisposable
     /// <summary>Stops every replica (stdio children are stopped).</summary>
     public async ValueTask DisposeAsync()
     {
+        await _perClient.DisposeAsync().ConfigureAwait(false);
         foreach (var replica in _replicas)
         {
             await replica.DisposeAsync().ConfigureAwait(false);

@@ -28,6 +28,7 @@ internal sealed partial class BackendSession : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ProgressRoute> _progress = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<McpServer, int> _callers = new();
     private readonly SemaphoreSlim _refreshGate = new(1, 1);
+    private readonly CancellationTokenSource _listen = new();
     private volatile BackendLists _lists = BackendLists.Empty;
     private int _disposed;
 
@@ -97,6 +98,7 @@ internal sealed partial class BackendSession : IAsyncDisposable
         try
         {
             session._lists = await session.FetchListsAsync(ListKinds.All, BackendLists.Empty, cancellationToken).ConfigureAwait(false);
+            session.StartListening();
         }
         catch
         {
@@ -171,6 +173,49 @@ internal sealed partial class BackendSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A backend of the 2026-07-28 era sends list changes only on a <c>subscriptions/listen</c> stream: open one
+    /// for the life of the session. Its notifications arrive through the handlers registered at connect.
+    /// </summary>
+    private void StartListening()
+    {
+        if (string.CompareOrdinal(ProtocolVersion, "2026-07-28") < 0)
+        {
+            return;
+        }
+
+        var caps = _client.ServerCapabilities;
+        var notifications = new SubscriptionsListenNotifications
+        {
+            ToolsListChanged = caps.Tools?.ListChanged == true ? true : null,
+            PromptsListChanged = caps.Prompts?.ListChanged == true ? true : null,
+            ResourcesListChanged = caps.Resources?.ListChanged == true ? true : null,
+        };
+        if (notifications.ToolsListChanged is null && notifications.PromptsListChanged is null && notifications.ResourcesListChanged is null)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(
+                    RequestMethods.SubscriptionsListen,
+                    new SubscriptionsListenRequestParams { Notifications = notifications },
+                    McpJsonUtilities.DefaultOptions,
+                    cancellationToken: _listen.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogRefreshFailed(_logger, _name, $"subscriptions/listen ended: {ex.Message}");
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+    }
+
     /// <summary>Pings the backend; throws when it does not answer in time.</summary>
     public async Task PingAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -195,6 +240,8 @@ internal sealed partial class BackendSession : IAsyncDisposable
         {
             return;
         }
+
+        await _listen.CancelAsync().ConfigureAwait(false);
 
         try
         {

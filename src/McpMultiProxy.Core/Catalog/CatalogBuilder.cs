@@ -149,7 +149,8 @@ public static class CatalogBuilder
             resourceRoutes.ToFrozenDictionary(StringComparer.Ordinal),
             templates,
             conflicts,
-            fingerprint);
+            fingerprint,
+            settings.PageSize);
     }
 
     private static Tool CopyTool(Tool tool, string servedName) => new()

@@ -31,8 +31,10 @@ public sealed class CatalogSnapshot
         FrozenDictionary<string, ResourceRoute> resourceRoutes,
         IReadOnlyList<TemplateRoute> templates,
         IReadOnlyList<string> conflicts,
-        CatalogFingerprint fingerprint)
+        CatalogFingerprint fingerprint,
+        int pageSize)
     {
+        PageSize = Math.Max(1, pageSize);
         Tools = tools;
         ToolRoutes = toolRoutes;
         Prompts = prompts;
@@ -42,11 +44,14 @@ public sealed class CatalogSnapshot
         Templates = templates;
         Conflicts = conflicts;
         Fingerprint = fingerprint;
-        ToolsResult = new ListToolsResult { Tools = [.. tools] };
-        PromptsResult = new ListPromptsResult { Prompts = [.. prompts] };
-        ResourcesResult = new ListResourcesResult { Resources = [.. resources] };
-        TemplatesResult = new ListResourceTemplatesResult { ResourceTemplates = [.. templates.Select(t => t.Served)] };
+        ToolsResult = ToolsPage(null);
+        PromptsResult = PromptsPage(null);
+        ResourcesResult = ResourcesPage(null);
+        TemplatesResult = TemplatesPage(null);
     }
+
+    /// <summary>Items per page served to clients.</summary>
+    public int PageSize { get; }
 
     /// <summary>An empty catalog.</summary>
     public static CatalogSnapshot Empty { get; } = CatalogBuilder.Build([], [], Configuration.ProxySettings.Default);
@@ -89,6 +94,77 @@ public sealed class CatalogSnapshot
 
     /// <summary>Prebuilt <c>resources/templates/list</c> answer.</summary>
     public ListResourceTemplatesResult TemplatesResult { get; }
+
+    /// <summary>A page of <c>tools/list</c>; a null cursor is the first page (prebuilt in <see cref="ToolsResult"/>).</summary>
+    public ListToolsResult ToolsPage(string? cursor)
+    {
+        var (items, next) = Page(Tools, cursor, Fingerprint.Tools);
+        return new ListToolsResult { Tools = items, NextCursor = next };
+    }
+
+    /// <summary>A page of <c>prompts/list</c>.</summary>
+    public ListPromptsResult PromptsPage(string? cursor)
+    {
+        var (items, next) = Page(Prompts, cursor, Fingerprint.Prompts);
+        return new ListPromptsResult { Prompts = items, NextCursor = next };
+    }
+
+    /// <summary>A page of <c>resources/list</c>.</summary>
+    public ListResourcesResult ResourcesPage(string? cursor)
+    {
+        var (items, next) = Page(Resources, cursor, Fingerprint.Resources);
+        return new ListResourcesResult { Resources = items, NextCursor = next };
+    }
+
+    /// <summary>A page of <c>resources/templates/list</c>.</summary>
+    public ListResourceTemplatesResult TemplatesPage(string? cursor)
+    {
+        var (items, next) = Page([.. Templates.Select(t => t.Served)], cursor, Fingerprint.Resources);
+        return new ListResourceTemplatesResult { ResourceTemplates = items, NextCursor = next };
+    }
+
+    /// <summary>
+    /// The proxy's own cursors: the position in this snapshot's list and a tag of its content. A cursor from a
+    /// list that has changed since is refused (the client lists again), and a backend never sees one.
+    /// </summary>
+    private (List<T> Items, string? Next) Page<T>(IReadOnlyList<T> all, string? cursor, string fingerprint)
+    {
+        var tag = fingerprint.Length >= 12 ? fingerprint[..12] : fingerprint;
+        var start = 0;
+        if (cursor is not null)
+        {
+            string decoded;
+            try
+            {
+                decoded = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
+            }
+            catch (FormatException)
+            {
+                throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it was not issued by this server.", ModelContextProtocol.McpErrorCode.InvalidParams);
+            }
+
+            var parts = decoded.Split(':');
+            if (parts.Length != 2 || !int.TryParse(parts[1], out start) || start < 0 || start > all.Count)
+            {
+                throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it was not issued by this server.", ModelContextProtocol.McpErrorCode.InvalidParams);
+            }
+
+            if (parts[0] != tag)
+            {
+                throw new ModelContextProtocol.McpProtocolException("Invalid cursor: the list has changed since it was issued; list again from the start.", ModelContextProtocol.McpErrorCode.InvalidParams);
+            }
+        }
+
+        var count = Math.Min(PageSize, all.Count - start);
+        var items = new List<T>(count);
+        for (var i = start; i < start + count; i++)
+        {
+            items.Add(all[i]);
+        }
+
+        var end = start + count;
+        return (items, end < all.Count ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{tag}:{end}")) : null);
+    }
 
     /// <summary>Finds the backend that owns a resource URI: a listed resource, a rewritten URI, or a template match.</summary>
     public ResourceRoute? FindResource(string uri)

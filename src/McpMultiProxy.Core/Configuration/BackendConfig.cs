@@ -107,6 +107,12 @@ public sealed record BackendConfig
     /// <summary>Protocol version to speak to this backend; null uses the proxy default.</summary>
     public string? ProtocolVersion { get; init; }
 
+    /// <summary>
+    /// True gives each client its own session to this backend (for stateful servers such as browser automation),
+    /// closed when the client's session ends or idles out. False (the default) shares one warm session.
+    /// </summary>
+    public bool PerClientSessions { get; init; }
+
     /// <summary>A note for people; shown in status.</summary>
     public string? Description { get; init; }
 
@@ -121,6 +127,7 @@ public sealed record BackendConfig
     /// <summary>True when the connection-relevant settings are identical (the backend need not reconnect).</summary>
     public bool SameConnectionAs(BackendConfig other) =>
         Transport == other.Transport && Command == other.Command && Cwd == other.Cwd && ProtocolVersion == other.ProtocolVersion
+        && PerClientSessions == other.PerClientSessions
         && Args.AsSpan().SequenceEqual(other.Args.AsSpan()) && Urls.AsSpan().SequenceEqual(other.Urls.AsSpan())
         && Env.SequenceEqual(other.Env) && Headers.SequenceEqual(other.Headers);
 

@@ -15,13 +15,13 @@ public static class ConfigParser
     private static readonly string[] ServerKeys =
     [
         "command", "args", "env", "cwd", "url", "urls", "headers", "type", "transport", "enabled", "disabled",
-        "loadBalancing", "timeoutSeconds", "timeout", "tools", "prompts", "resources", "protocolVersion", "description",
+        "loadBalancing", "timeoutSeconds", "timeout", "tools", "prompts", "resources", "protocolVersion", "description", "sessions",
     ];
 
     private static readonly string[] ProxyKeys =
     [
         "separator", "prefix", "healthIntervalSeconds", "healthTimeoutSeconds", "callTimeoutSeconds", "maxCallTimeoutSeconds",
-        "connectTimeoutSeconds", "allowStdioAdd", "backendProtocolVersion",
+        "connectTimeoutSeconds", "allowStdioAdd", "backendProtocolVersion", "pageSize",
     ];
 
     /// <summary>Reads and validates a config file; throws <see cref="ConfigException"/> listing every problem.</summary>
@@ -165,6 +165,18 @@ public static class ConfigParser
                 case "tools": backend = backend with { Tools = Filter(p, at, error) }; break;
                 case "prompts": backend = backend with { Prompts = Filter(p, at, error) }; break;
                 case "resources": backend = backend with { Resources = Filter(p, at, error) }; break;
+                case "sessions":
+                    var sessions = String(p, at, error);
+                    if (sessions is "shared" or "per-client")
+                    {
+                        backend = backend with { PerClientSessions = sessions == "per-client" };
+                    }
+                    else if (sessions is not null)
+                    {
+                        error(at, $"server '{name}': sessions '{sessions}' is not known; use 'shared' (one session for all clients) or 'per-client'.");
+                    }
+
+                    break;
                 case "loadBalancing":
                     var mode = String(p, at, error);
                     if (mode is not null)
@@ -241,6 +253,18 @@ public static class ConfigParser
                 case "callTimeoutSeconds": settings = settings with { CallTimeoutSeconds = Number(p, at, error) ?? settings.CallTimeoutSeconds }; break;
                 case "maxCallTimeoutSeconds": settings = settings with { MaxCallTimeoutSeconds = Number(p, at, error) ?? settings.MaxCallTimeoutSeconds }; break;
                 case "connectTimeoutSeconds": settings = settings with { ConnectTimeoutSeconds = Number(p, at, error) ?? settings.ConnectTimeoutSeconds }; break;
+                case "pageSize":
+                    var size = Number(p, at, error);
+                    if (size is { } n && (n < 1 || n != Math.Floor(n)))
+                    {
+                        error(at, "proxy.pageSize must be a whole number of at least 1.");
+                    }
+                    else if (size is { } whole)
+                    {
+                        settings = settings with { PageSize = (int)whole };
+                    }
+
+                    break;
                 case "allowStdioAdd": settings = settings with { AllowStdioAdd = Bool(p, at, error) ?? false }; break;
                 case "backendProtocolVersion": settings = settings with { BackendProtocolVersion = String(p, at, error) ?? settings.BackendProtocolVersion }; break;
                 default:

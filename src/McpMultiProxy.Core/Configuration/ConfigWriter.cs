@@ -86,6 +86,11 @@ public static class ConfigWriter
             o["enabled"] = false;
         }
 
+        if (s.PerClientSessions)
+        {
+            o["sessions"] = "per-client";
+        }
+
         if (s.TimeoutSeconds is { } timeout)
         {
             o["timeoutSeconds"] = timeout;
@@ -172,6 +177,11 @@ public static class ConfigWriter
         if (s.AllowStdioAdd)
         {
             o["allowStdioAdd"] = true;
+        }
+
+        if (s.PageSize != d.PageSize)
+        {
+            o["pageSize"] = s.PageSize;
         }
 
         if (s.BackendProtocolVersion != d.BackendProtocolVersion)

@@ -40,6 +40,9 @@ public sealed record ProxySettings
     /// <summary>Whether <c>manage add</c> through MCP may start programs (stdio backends). Off by default.</summary>
     public bool AllowStdioAdd { get; init; }
 
+    /// <summary>Items per page of the lists served to clients (tools, prompts, resources); the proxy's own cursors page through the rest.</summary>
+    public int PageSize { get; init; } = 500;
+
     /// <summary>Protocol version to speak to backends by default.</summary>
     public string BackendProtocolVersion { get; init; } = "2025-11-25";
 

@@ -355,6 +355,12 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             o["description"] = config.Description;
         }
 
+        if (config.PerClientSessions)
+        {
+            o["sessions"] = "per-client";
+            o["clientSessions"] = backend?.ClientSessionCount ?? 0;
+        }
+
         if (retrying is not null)
         {
             o["retry"] = new JsonObject { ["attempt"] = retrying.RetryAttempt, ["nextAt"] = retrying.NextRetryAt?.ToString("O", CultureInfo.InvariantCulture) };

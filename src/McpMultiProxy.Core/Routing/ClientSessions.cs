@@ -17,6 +17,8 @@ namespace McpMultiProxy.Routing;
 public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : IClientBridge
 {
     private readonly ConcurrentDictionary<McpServer, byte> _clients = new();
+    private readonly ConcurrentDictionary<string, McpServer> _bySessionId = new(StringComparer.Ordinal);
+    private McpServer? _stdio;
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<McpServer, RequestId>> _subscriptions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Listener, byte> _listeners = new();
 
@@ -26,10 +28,22 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
     /// <summary>Raised when a client connects or leaves.</summary>
     public event Action? Changed;
 
-    /// <summary>Registers a connected client session.</summary>
+    /// <inheritdoc/>
+    public event Action<McpServer>? ClientLeft;
+
+    /// <summary>Registers a connected client session (HTTP session or the stdio client).</summary>
     public void Add(McpServer client)
     {
         _clients.TryAdd(client, 0);
+        if (client.SessionId is { } id)
+        {
+            _bySessionId[id] = client;
+        }
+        else
+        {
+            _stdio = client;
+        }
+
         Changed?.Invoke();
     }
 
@@ -37,12 +51,39 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
     public void Remove(McpServer client)
     {
         _clients.TryRemove(client, out _);
+        if (client.SessionId is { } id)
+        {
+            _bySessionId.TryRemove(new KeyValuePair<string, McpServer>(id, client));
+        }
+        else if (ReferenceEquals(_stdio, client))
+        {
+            _stdio = null;
+        }
+
         foreach (var subscribers in _subscriptions.Values)
         {
             subscribers.TryRemove(client, out _);
         }
 
+        ClientLeft?.Invoke(client);
         Changed?.Invoke();
+    }
+
+    /// <inheritdoc/>
+    public McpServer? SessionOf(McpServer requestServer)
+    {
+        if (_clients.ContainsKey(requestServer))
+        {
+            return requestServer;
+        }
+
+        if (requestServer.SessionId is { } id)
+        {
+            return _bySessionId.GetValueOrDefault(id);
+        }
+
+        // No session id: the stdio client, unless this is a stateless HTTP request (its server has no client capabilities).
+        return _stdio is { } stdio && requestServer.ClientCapabilities is not null ? stdio : null;
     }
 
     /// <summary>
@@ -51,6 +92,8 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
     /// </summary>
     public bool Subscribe(string uri, McpServer client, RequestId subscriptionId = default)
     {
+        // Legacy subscriptions belong to the session, whose own channel carries later updates.
+        client = subscriptionId.Id is null ? SessionOf(client) ?? client : client;
         var subscribers = _subscriptions.GetOrAdd(uri, _ => new ConcurrentDictionary<McpServer, RequestId>());
         return subscribers.TryAdd(client, subscriptionId) && subscribers.Count == 1;
     }
@@ -115,7 +158,9 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
 
     /// <summary>Drops a subscription; true when no client is subscribed to that URI any more.</summary>
     public bool Unsubscribe(string uri, McpServer client) =>
-        _subscriptions.TryGetValue(uri, out var subscribers) && subscribers.TryRemove(client, out _) && subscribers.IsEmpty;
+        _subscriptions.TryGetValue(uri, out var subscribers)
+        && (subscribers.TryRemove(client, out _) || (SessionOf(client) is { } session && subscribers.TryRemove(session, out _)))
+        && subscribers.IsEmpty;
 
     /// <inheritdoc/>
     public McpServer? ResolveClient(IReadOnlyCollection<McpServer> callersInFlight)
@@ -123,6 +168,12 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
         if (callersInFlight.Count == 1)
         {
             return callersInFlight.First();
+        }
+
+        // Several calls in flight are fine when they all come from one client session.
+        if (callersInFlight.Count > 1 && callersInFlight.Select(c => c.SessionId).Distinct().Count() == 1 && callersInFlight.First().SessionId is not null)
+        {
+            return callersInFlight.Last();
         }
 
         if (callersInFlight.Count == 0 && _clients.Count == 1)
@@ -136,7 +187,7 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
     /// <inheritdoc/>
     public async ValueTask ForwardLogAsync(string backend, LoggingMessageNotificationParams message, IReadOnlyCollection<McpServer> callersInFlight)
     {
-        var targets = callersInFlight.Count > 0 ? callersInFlight : (IReadOnlyCollection<McpServer>)_clients.Keys;
+        var targets = callersInFlight.Count > 0 ? callersInFlight : (IReadOnlyCollection<McpServer>)[.. _clients.Keys];
         var forwarded = new LoggingMessageNotificationParams { Level = message.Level, Logger = message.Logger ?? backend, Data = message.Data, Meta = message.Meta };
         foreach (var client in targets)
         {

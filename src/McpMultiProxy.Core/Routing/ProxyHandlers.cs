@@ -17,7 +17,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
 {
     /// <summary><c>tools/list</c>.</summary>
     public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken) =>
-        new(catalog.Current.ToolsResult);
+        new(request.Params?.Cursor is { } cursor ? catalog.Current.ToolsPage(cursor) : catalog.Current.ToolsResult);
 
     /// <summary><c>tools/call</c>.</summary>
     public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
@@ -40,7 +40,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
 
     /// <summary><c>prompts/list</c>.</summary>
     public ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken) =>
-        new(catalog.Current.PromptsResult);
+        new(request.Params?.Cursor is { } cursor ? catalog.Current.PromptsPage(cursor) : catalog.Current.PromptsResult);
 
     /// <summary><c>prompts/get</c>.</summary>
     public async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)
@@ -58,11 +58,11 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
 
     /// <summary><c>resources/list</c>.</summary>
     public ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken) =>
-        new(catalog.Current.ResourcesResult);
+        new(request.Params?.Cursor is { } cursor ? catalog.Current.ResourcesPage(cursor) : catalog.Current.ResourcesResult);
 
     /// <summary><c>resources/templates/list</c>.</summary>
     public ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request, CancellationToken cancellationToken) =>
-        new(catalog.Current.TemplatesResult);
+        new(request.Params?.Cursor is { } cursor ? catalog.Current.TemplatesPage(cursor) : catalog.Current.TemplatesResult);
 
     /// <summary><c>resources/read</c>.</summary>
     public async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)

@@ -122,4 +122,40 @@ public sealed class CatalogBuilderTests
 
         Assert.Equal([ListKinds.All, ListKinds.Tools], changes);
     }
+
+    [Fact]
+    public void ToolsPage_WalksEveryToolOnceWithProxyCursors()
+    {
+        var tools = Enumerable.Range(0, 25).Select(i => T($"t{i:00}")).ToArray();
+        var snapshot = CatalogBuilder.Build([Source("a", null, tools)], [], ProxySettings.Default with { PageSize = 10 });
+
+        var seen = new List<string>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = cursor is null ? snapshot.ToolsResult : snapshot.ToolsPage(cursor);
+            seen.AddRange(page.Tools.Select(t => t.Name));
+            cursor = page.NextCursor;
+            pages++;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(3, pages);
+        Assert.Equal(snapshot.Tools.Select(t => t.Name), seen);
+    }
+
+    [Fact]
+    public void ToolsPage_ForeignOrStaleCursor_IsInvalidParams()
+    {
+        var tools = Enumerable.Range(0, 5).Select(i => T($"t{i}")).ToArray();
+        var small = ProxySettings.Default with { PageSize = 2 };
+        var first = CatalogBuilder.Build([Source("a", null, tools)], [], small);
+        var changed = CatalogBuilder.Build([Source("a", null, [.. tools, T("new")])], [], small);
+
+        var foreign = Assert.Throws<ModelContextProtocol.McpProtocolException>(() => first.ToolsPage("backend-cursor-123"));
+        Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, foreign.ErrorCode);
+        var stale = Assert.Throws<ModelContextProtocol.McpProtocolException>(() => changed.ToolsPage(first.ToolsResult.NextCursor!));
+        Assert.Contains("changed", stale.Message, StringComparison.Ordinal);
+    }
 }
