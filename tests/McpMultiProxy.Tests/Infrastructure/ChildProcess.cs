@@ -13,6 +13,13 @@ public sealed class ChildProcess : IAsyncDisposable
     /// <summary>How long launchers wait for a start-up line; generous because the machine may be busy.</summary>
     public static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Grace period between closing a stdio server's stdin and killing it (SDK default: 5 s). Short, because
+    /// some servers never exit on stdin EOF: server-everything (its timers keep Node alive) and mcp-testserver
+    /// with a request stuck in --hang.
+    /// </summary>
+    public static readonly TimeSpan StdioShutdownTimeout = TimeSpan.FromSeconds(1);
+
     private readonly Process _process;
     private readonly string _description;
     private readonly object _lock = new();

@@ -124,7 +124,7 @@ public sealed class ProxyProcess : IAsyncDisposable
             Process.CloseStandardInput();
             try
             {
-                await Process.WaitForExitAsync(TimeSpan.FromSeconds(3));
+                await Process.WaitForExitAsync(ChildProcess.StdioShutdownTimeout);
             }
             catch (TimeoutException)
             {

@@ -39,6 +39,7 @@ public static class ServerEverything
             Command = Command,
             Arguments = StdioArguments,
             StandardErrorLines = stderr,
+            ShutdownTimeout = ChildProcess.StdioShutdownTimeout,
         });
 
     /// <summary>

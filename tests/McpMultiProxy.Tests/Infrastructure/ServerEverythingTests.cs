@@ -1,14 +1,13 @@
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using Xunit;
+using static McpMultiProxy.Tests.Infrastructure.McpTestClient;
 
 namespace McpMultiProxy.Tests.Infrastructure;
 
 /// <summary>Proves the server-everything launcher, over stdio and over loopback HTTP.</summary>
 public sealed class ServerEverythingTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
     // server-everything asks for roots/list as soon as the session starts; answer like a client without roots.
     private static McpClientOptions ClientOptions() => new()
     {
@@ -18,10 +17,10 @@ public sealed class ServerEverythingTests
     [ServerEverythingFact]
     public async Task Stdio_CallEcho_Answers()
     {
-        using var cts = new CancellationTokenSource(Timeout);
+        using var cts = new CancellationTokenSource(TestTimeout);
         await using var client = await McpClient.CreateAsync(ServerEverything.CreateStdioTransport(), ClientOptions(), cancellationToken: cts.Token);
 
-        var result = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "hi" }, cancellationToken: cts.Token);
+        var result = await client.CallToolAsync("echo", Args(("message", "hi")), cancellationToken: cts.Token);
 
         Assert.Equal("2025-11-25", client.NegotiatedProtocolVersion);
         Assert.Contains("hi", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text, StringComparison.Ordinal);
@@ -30,7 +29,7 @@ public sealed class ServerEverythingTests
     [ServerEverythingFact]
     public async Task Http_ListTools_ServesOnLoopbackOnly()
     {
-        using var cts = new CancellationTokenSource(Timeout);
+        using var cts = new CancellationTokenSource(TestTimeout);
         await using var server = await ServerEverything.StartHttpAsync();
         await using var client = await McpClient.CreateAsync(
             new HttpClientTransport(new HttpClientTransportOptions { Endpoint = server.Url, TransportMode = HttpTransportMode.StreamableHttp }),

@@ -23,6 +23,7 @@ public static class TestServerCommand
             Command = Command,
             Arguments = Arguments([.. flags]),
             StandardErrorLines = stderr,
+            ShutdownTimeout = ChildProcess.StdioShutdownTimeout,
         });
 
     /// <summary>Starts the test server over stdio and connects an SDK client to it.</summary>
