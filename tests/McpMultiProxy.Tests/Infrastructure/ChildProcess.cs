@@ -162,8 +162,8 @@ public sealed class ChildProcess : IAsyncDisposable
 
         cancellationToken.ThrowIfCancellationRequested();
         throw exited.IsCompletedSuccessfully
-            ? new InvalidOperationException($"{Describe()} exited with code {_process.ExitCode} before printing the expected line.")
-            : new TimeoutException($"{Describe()} did not print the expected line within {timeout ?? StartupTimeout}.");
+            ? new InvalidOperationException($"The process exited before printing the expected line: {Describe()}")
+            : new TimeoutException($"The process did not print the expected line within {timeout ?? StartupTimeout}: {Describe()}");
     }
 
     /// <summary>Waits for the process to exit and returns its exit code.</summary>
@@ -176,7 +176,7 @@ public sealed class ChildProcess : IAsyncDisposable
         }
         catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested)
         {
-            throw new TimeoutException($"{Describe()} did not exit within {timeout ?? StartupTimeout}.");
+            throw new TimeoutException($"The process did not exit within {timeout ?? StartupTimeout}: {Describe()}");
         }
 
         return _process.ExitCode;
@@ -214,6 +214,11 @@ public sealed class ChildProcess : IAsyncDisposable
         lock (_lock)
         {
             var text = new StringBuilder($"[pid {_process.Id}] {_description}");
+            if (_process.HasExited)
+            {
+                text.Append($" (exited with code {_process.ExitCode})");
+            }
+
             foreach (var line in _stdout)
             {
                 text.Append("\n  stdout| ").Append(line);

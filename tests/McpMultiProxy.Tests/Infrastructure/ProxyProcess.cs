@@ -64,6 +64,15 @@ public sealed class ProxyProcess : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            try
+            {
+                // Usually the proxy died at start-up: let it finish so its exit code and last words show.
+                await process.WaitForExitAsync(TimeSpan.FromSeconds(1));
+            }
+            catch (TimeoutException)
+            {
+            }
+
             var description = process.Describe();
             await process.DisposeAsync();
             throw new InvalidOperationException($"Could not connect to the proxy over stdio: {ex.Message}\n{description}", ex);
