@@ -1,3 +1,5 @@
+using System.Text.Json;
+using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using Xunit;
@@ -19,6 +21,46 @@ public sealed class TestServerServerToClientTests
         var result = await connection.Client.CallToolAsync("sample", Args(("prompt", "hello")), cancellationToken: cts.Token);
 
         Assert.Equal("delta: sampled to 'hello'", Text(result));
+    }
+
+    [Theory]
+    [InlineData(null)] // 2026-07-28: the SDK carries elicitation and roots as input_required round trips
+    [InlineData("2025-11-25")] // server-to-client requests
+    public async Task ElicitRootsAndLog_ReachTheClient(string? protocolVersion)
+    {
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var options = new McpClientOptions
+        {
+            ProtocolVersion = protocolVersion,
+            Handlers = new McpClientHandlers
+            {
+                ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
+                {
+                    Action = "accept",
+                    Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement($"yes to {request?.Message}") },
+                }),
+                RootsHandler = (_, _) => ValueTask.FromResult(new ListRootsResult { Roots = [new Root { Uri = "file:///tmp/a", Name = "a" }] }),
+            },
+        };
+        await using var connection = await ConnectAsync("stdio", options, cts.Token);
+        var logged = new TaskCompletionSource<LoggingMessageNotificationParams>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = connection.Client.RegisterNotificationHandler(
+            NotificationMethods.LoggingMessageNotification,
+            (notification, _) =>
+            {
+                logged.TrySetResult(JsonSerializer.Deserialize<LoggingMessageNotificationParams>(notification.Params, McpJsonUtilities.DefaultOptions)!);
+                return ValueTask.CompletedTask;
+            });
+
+        var elicit = await connection.Client.CallToolAsync("elicit", Args(("message", "ok?")), cancellationToken: cts.Token);
+        var roots = await connection.Client.CallToolAsync("roots", cancellationToken: cts.Token);
+        await connection.Client.CallToolAsync("log", Args(("level", "warning"), ("message", "careful")), cancellationToken: cts.Token);
+        var log = await logged.Task.WaitAsync(cts.Token);
+
+        Assert.Equal("""delta: action=accept content={"answer":"yes to ok?"}""", Text(elicit));
+        Assert.Equal("delta: roots=file:///tmp/a", Text(roots));
+        Assert.Equal(LoggingLevel.Warning, log.Level);
+        Assert.Equal("careful", log.Data.GetString());
     }
 
     [Theory]
