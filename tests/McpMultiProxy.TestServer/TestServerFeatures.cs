@@ -83,7 +83,7 @@ internal sealed class TestServerFeatures
         options.ResourceCollection = _resources;
 
         options.Handlers.CompleteHandler = (request, _) => ValueTask.FromResult(Complete(request.Params));
-        options.Handlers.SubscribeToResourcesHandler = (request, _) =>
+        options.Handlers.SubscribeToResourcesHandler = (request, cancellationToken) =>
         {
             _subscriptions[(request.Server.SessionId ?? "", request.Params!.Uri)] = request.Server;
             return ValueTask.FromResult(new EmptyResult());
