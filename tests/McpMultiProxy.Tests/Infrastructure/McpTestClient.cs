@@ -1,0 +1,37 @@
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using Xunit;
+
+namespace McpMultiProxy.Tests.Infrastructure;
+
+/// <summary>Small helpers for tests that drive an MCP server through the SDK client.</summary>
+public static class McpTestClient
+{
+    /// <summary>Upper bound for one test's MCP exchanges; generous for a busy 2-core machine.</summary>
+    public static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tool arguments from name/value pairs.</summary>
+    public static Dictionary<string, object?> Args(params (string Name, object? Value)[] arguments) =>
+        arguments.ToDictionary(a => a.Name, a => a.Value);
+
+    /// <summary>The single text block of a tool result.</summary>
+    public static string Text(CallToolResult result) =>
+        Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
+
+    /// <summary>
+    /// Client options whose sampling handler answers "&lt;answer&gt; to '&lt;first prompt text&gt;'". Setting it also
+    /// makes the client advertise the sampling capability.
+    /// </summary>
+    public static McpClientOptions SamplingOptions(string answer, string? protocolVersion = null) => new()
+    {
+        ProtocolVersion = protocolVersion,
+        Handlers = new McpClientHandlers
+        {
+            SamplingHandler = (request, _, _) => ValueTask.FromResult(new CreateMessageResult
+            {
+                Model = "test-model",
+                Content = [new TextContentBlock { Text = $"{answer} to '{(request?.Messages[0].Content[0] as TextContentBlock)?.Text}'" }],
+            }),
+        },
+    };
+}
