@@ -33,6 +33,7 @@ internal sealed class TestServerFeatures
     private int _toolCalls;
     private int _addedTools;
     private int _counter;
+    private int _cancelled;
     private object? _exitAfterResponseTo;
 
     public TestServerFeatures(TestServerOptions options)
@@ -165,9 +166,22 @@ internal sealed class TestServerFeatures
         Add("slow", "Waits 'ms' milliseconds (cancellable), then answers.",
             async ([Description("Milliseconds to wait.")] int ms, CancellationToken cancellationToken) =>
             {
-                await Task.Delay(ms, cancellationToken);
+                try
+                {
+                    await Task.Delay(ms, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref _cancelled);
+                    throw;
+                }
+
                 return $"{Prefix}slept {ms} ms";
             });
+
+        Add("cancelled", "Answers how many 'slow' calls were cancelled by the client: '<name>: cancelled=<n>'.",
+            () => $"{Prefix}cancelled={Volatile.Read(ref _cancelled)}",
+            readOnly: true);
 
         Add("crash", "Exits the server process with code 3 in the middle of the call.",
             string () => Crash("tool 'crash' called"));
