@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using BenchmarkDotNet.Running;
-using McpMultiProxy.Benchmarks.Backend;
+using McpMultiProxy.Benchmarks.Server;
 using McpMultiProxy.Benchmarks.Load;
 
 namespace McpMultiProxy.Benchmarks;
@@ -20,6 +20,8 @@ internal static class Program
         usage: McpMultiProxy.Benchmarks [--quick] [--no-publish] [--proxy PATH] [--out FILE]
                McpMultiProxy.Benchmarks micro [BenchmarkDotNet options, e.g. --filter '*Lookup*']
                McpMultiProxy.Benchmarks backend [--http]
+               McpMultiProxy.Benchmarks inmem [CALLS]   (CPU and bytes per call, in memory)
+               McpMultiProxy.Benchmarks drive URL TOOL SECONDS [WORKERS]   (load for a profiler)
           --quick        a smoke run of a few seconds (figures are rough)
           --no-publish   use the proxy already published to artifacts/bench/proxy
           --proxy PATH   benchmark this proxy executable instead of publishing one
@@ -31,6 +33,17 @@ internal static class Program
         if (args is ["backend", ..])
         {
             return await FastBackend.RunAsync(args[1..]);
+        }
+
+        if (args is ["drive", var url, var tool, var seconds, ..])
+        {
+            // Load for a profiler: one client calling 'tool' at 'url' for 'seconds' with N workers (default 1).
+            return await LoadBenchmark.DriveAsync(url, tool, double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture), args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 1);
+        }
+
+        if (args is ["inmem", ..])
+        {
+            return await Micro.InMemoryCost.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20_000);
         }
 
         if (args is ["micro", ..])

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
-using McpMultiProxy.Benchmarks.Backend;
+using McpMultiProxy.Benchmarks.Server;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -24,7 +24,6 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Report _report = new();
-    private readonly List<string> _notes = [];
 
     public async Task<Report> RunAsync()
     {
@@ -61,7 +60,15 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
         return _report;
     }
 
-    public IReadOnlyList<string> Notes => _notes;
+    /// <summary>Calls <paramref name="tool"/> at <paramref name="url"/> for a while and prints the rate: load to profile under.</summary>
+    public static async Task<int> DriveAsync(string url, string tool, double seconds, int workers)
+    {
+        await using var client = await HttpClientAsync(url);
+        var args = tool.EndsWith("big", StringComparison.Ordinal) ? MiBArgs : EchoArgs;
+        var sample = await Workload.RunAsync(new Side("drive", [client], tool, null), args, workers, TimeSpan.FromSeconds(seconds), int.MaxValue);
+        Console.WriteLine($"{sample.Calls} calls in {sample.Seconds:0.00} s: {sample.Rate:0} calls/s, p50 {sample.Percentile(50):0.000} ms, p99 {sample.Percentile(99):0.000} ms");
+        return 0;
+    }
 
     private async Task CallsAsync(string label, Func<Task<McpClient>> direct, string[] proxyArgs, bool full)
     {

@@ -13,7 +13,7 @@ using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
-namespace McpMultiProxy.Benchmarks.Backend;
+namespace McpMultiProxy.Benchmarks.Server;
 
 /// <summary>
 /// The benchmark's backend: a real SDK MCP server (stdio or streamable HTTP) that does as little as a server can:
