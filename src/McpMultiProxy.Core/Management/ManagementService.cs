@@ -470,13 +470,14 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
     private static CallToolResult Ok(string text, JsonObject structured) => new()
     {
         Content = [new TextContentBlock { Text = text }],
-        StructuredContent = JsonSerializer.SerializeToElement(structured),
+        // The SDK's source-generated options, not reflection: the proxy also runs as a NativeAOT build.
+        StructuredContent = JsonSerializer.SerializeToElement(structured, ModelContextProtocol.McpJsonUtilities.DefaultOptions),
     };
 
     private static CallToolResult Error(string message) => new()
     {
         Content = [new TextContentBlock { Text = message }],
-        StructuredContent = JsonSerializer.SerializeToElement(new JsonObject { ["ok"] = false, ["error"] = message }),
+        StructuredContent = JsonSerializer.SerializeToElement(new JsonObject { ["ok"] = false, ["error"] = message }, ModelContextProtocol.McpJsonUtilities.DefaultOptions),
         IsError = true,
     };
 }
