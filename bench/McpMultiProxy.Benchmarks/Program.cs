@@ -17,13 +17,15 @@ namespace McpMultiProxy.Benchmarks;
 internal static class Program
 {
     private const string Usage = """
-        usage: McpMultiProxy.Benchmarks [--quick] [--no-publish] [--proxy PATH] [--out FILE]
+        usage: McpMultiProxy.Benchmarks [--quick] [--build jit|r2r|aot] [--no-publish] [--proxy PATH] [--out FILE]
                McpMultiProxy.Benchmarks micro [BenchmarkDotNet options, e.g. --filter '*Lookup*']
                McpMultiProxy.Benchmarks backend [--http]
                McpMultiProxy.Benchmarks inmem [CALLS]   (CPU and bytes per call, in memory)
                McpMultiProxy.Benchmarks drive URL TOOL SECONDS [WORKERS]   (load for a profiler)
           --quick        a smoke run of a few seconds (figures are rough)
-          --no-publish   use the proxy already published to artifacts/bench/proxy
+          --build KIND   how the proxy is published: jit (framework-dependent, as 'dotnet tool' installs it),
+                         r2r (ReadyToRun), aot (NativeAOT, needs clang); default: aot when clang is found, else r2r
+          --no-publish   use the proxy already published to artifacts/bench/KIND
           --proxy PATH   benchmark this proxy executable instead of publishing one
           --out FILE     also write the report table (Markdown) to FILE
         """;
@@ -54,6 +56,7 @@ internal static class Program
 
         var quick = false;
         var publish = true;
+        var build = Toolchain.FindClang() is null ? "r2r" : "aot";
         string? proxy = null;
         string? output = null;
         for (var i = 0; i < args.Length; i++)
@@ -62,6 +65,9 @@ internal static class Program
             {
                 case "--quick":
                     quick = true;
+                    break;
+                case "--build" when i + 1 < args.Length && args[i + 1] is "jit" or "r2r" or "aot":
+                    build = args[++i];
                     break;
                 case "--no-publish":
                     publish = false;
@@ -79,10 +85,10 @@ internal static class Program
         }
 
         var repo = typeof(Program).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "RepoRoot").Value!;
-        var publishDir = Path.Combine(repo, "artifacts", "bench", "proxy");
+        var publishDir = Path.Combine(repo, "artifacts", "bench", build);
         if (proxy is null)
         {
-            if (publish && !await PublishAsync(repo, publishDir))
+            if (publish && !await PublishAsync(repo, publishDir, build))
             {
                 return 1;
             }
@@ -91,7 +97,7 @@ internal static class Program
         }
 
         var settings = quick ? Settings.QuickRun : Settings.Full;
-        Console.Error.WriteLine($"Load benchmark ({(quick ? "quick smoke run" : "full run")}), proxy: {proxy}");
+        Console.Error.WriteLine($"Load benchmark ({(quick ? "quick smoke run" : "full run")}), proxy: {proxy}{(proxy.StartsWith(publishDir, StringComparison.Ordinal) ? $" ({build} build)" : "")}");
         Console.Error.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         var started = Stopwatch.GetTimestamp();
         var report = await new LoadBenchmark(settings, proxy).RunAsync();
@@ -107,17 +113,33 @@ internal static class Program
         return 0;
     }
 
-    /// <summary>Publishes the proxy in Release exactly as users get it, so the figures are the real product's.</summary>
-    private static async Task<bool> PublishAsync(string repo, string output)
+    /// <summary>Publishes the proxy in Release exactly as users would get it, so the figures are the real product's.</summary>
+    private static async Task<bool> PublishAsync(string repo, string output, string build)
     {
-        Console.Error.WriteLine($"Publishing the proxy (Release) to {output} ...");
+        Console.Error.WriteLine($"Publishing the proxy (Release, {build}) to {output} ...");
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])["publish", Path.Combine(repo, "src", "McpMultiProxy", "McpMultiProxy.csproj"), "-c", "Release", "-o", output, "--nologo", "-v", "quiet"])
+        List<string> args = ["publish", Path.Combine(repo, "src", "McpMultiProxy", "McpMultiProxy.csproj"), "-c", "Release", "-o", output, "--nologo", "-v", "quiet"];
+        switch (build)
+        {
+            case "r2r":
+                args.AddRange(["-r", Toolchain.RuntimeIdentifier, "--self-contained", "false", "-p:PublishReadyToRun=true"]);
+                break;
+            case "aot":
+                args.AddRange(["-r", Toolchain.RuntimeIdentifier, "-p:PublishAot=true"]);
+                if (Toolchain.FindClang() is { } clang && clang != "clang")
+                {
+                    args.Add($"-p:CppCompilerAndLinker={clang}");
+                }
+
+                break;
+        }
+
+        foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }
@@ -133,5 +155,27 @@ internal static class Program
         }
 
         return true;
+    }
+}
+
+/// <summary>What the machine offers for publishing the proxy.</summary>
+internal static class Toolchain
+{
+    public static string RuntimeIdentifier => System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier;
+
+    /// <summary>The C toolchain NativeAOT links with: <c>clang</c>, or a versioned <c>clang-NN</c> as Debian installs it.</summary>
+    public static string? FindClang()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH")?.Split(':', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        if (path.Any(dir => File.Exists(Path.Combine(dir, "clang"))))
+        {
+            return "clang";
+        }
+
+        return path.SelectMany(dir => Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "clang-[0-9]*") : [])
+            .Select(Path.GetFileName)
+            .Where(name => name is not null && int.TryParse(name["clang-".Length..], out _))
+            .OrderByDescending(name => int.Parse(name!["clang-".Length..], System.Globalization.CultureInfo.InvariantCulture))
+            .FirstOrDefault();
     }
 }
