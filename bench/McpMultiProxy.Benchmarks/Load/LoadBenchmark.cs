@@ -64,6 +64,13 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
     public static async Task<int> DriveAsync(string url, string tool, double seconds, int workers)
     {
         await using var client = await HttpClientAsync(url);
+        if (tool == RequestMethods.ToolsList)
+        {
+            var times = await TimeListsAsync(client, (int)(seconds * 100));
+            Console.WriteLine($"tools/list: p50 {Stats.Median(times):0.000} ms, p99 {Stats.Percentile(times, 99):0.000} ms");
+            return 0;
+        }
+
         var args = tool.EndsWith("big", StringComparison.Ordinal) ? MiBArgs : EchoArgs;
         var sample = await Workload.RunAsync(new Side("drive", [client], tool, null), args, workers, TimeSpan.FromSeconds(seconds), int.MaxValue);
         Console.WriteLine($"{sample.Calls} calls in {sample.Seconds:0.00} s: {sample.Rate:0} calls/s, p50 {sample.Percentile(50):0.000} ms, p99 {sample.Percentile(99):0.000} ms");

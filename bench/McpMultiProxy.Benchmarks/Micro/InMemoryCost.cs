@@ -23,6 +23,24 @@ internal static class InMemoryCost
                 + $"proxy adds {through.CpuUs - direct.CpuUs:0.0} µs, {through.Bytes - direct.Bytes:0} B");
         }
 
+        foreach (var backends in (int[])[1, 10, 50])
+        {
+            await using var many = await InMemoryProxy.StartAsync(backends);
+            var times = new List<double>();
+            for (var i = 0; i < 200; i++)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                var tools = await many.Client.ListToolsAsync();
+                times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                if (tools.Count < backends * Server.FastBackend.ToolCount)
+                {
+                    throw new InvalidOperationException($"only {tools.Count} tools listed");
+                }
+            }
+
+            Console.WriteLine($"tools/list in memory, {backends} backends × {Server.FastBackend.ToolCount} tools: p50 {Load.Stats.Median(times[20..]):0.000} ms");
+        }
+
         return 0;
     }
 
