@@ -96,6 +96,31 @@ internal sealed partial class Child : IAsyncDisposable
         return _process.TotalProcessorTime;
     }
 
+    /// <summary>Voluntary context switches of all the process's threads: how often its threads went to sleep waiting for work (thread hops).</summary>
+    public long VoluntarySwitches()
+    {
+        long total = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{Pid}/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line["voluntary_ctxt_switches:".Length..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>A <c>/proc/PID/status</c> figure in KiB, e.g. <c>VmRSS</c> (resident now) or <c>VmHWM</c> (peak resident).</summary>
     public long StatusKiB(string field)
     {

@@ -101,6 +101,7 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
                 $"added p99 latency, sequential, {label}", sp.Percentile(99) - sd.Percentile(99), "ms", 1.0,
                 $"p50 {sd.Percentile(50):0.000} / p99 {sd.Percentile(99):0.000} ms", $"p50 {sp.Percentile(50):0.000} / p99 {sp.Percentile(99):0.000} ms");
             _report.AtMost($"proxy CPU per call, sequential, {label}", sp.ProxyCpu.TotalMilliseconds / sp.Calls, "ms", 0.3);
+            _report.Info($"proxy thread wake-ups per call, sequential, {label}", $"{(double)sp.ProxySwitches / sp.Calls:0.0}");
 
             var (id, ip) = await Workload.CompareAsync(d1, p1, EchoArgs, 8, settings);
             _report.Ratio($"8 in flight on one session, {label}", id.Rate, ip.Rate, "calls/s", 0.80);
@@ -131,11 +132,13 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
     private async Task StartupAsync(string backendUrl, int backends)
     {
         var times = new List<double>();
+        var endpoint = new List<double>();
         var rss = 0.0;
         for (var i = 0; i < settings.StartRepeats; i++)
         {
             await using var proxy = await StartProxyAsync(ServersArgs(backendUrl, backends), backends);
             times.Add(proxy.ServedAfterMs);
+            endpoint.Add(proxy.EndpointAfterMs);
             if (i == settings.StartRepeats - 1)
             {
                 await Task.Delay(TimeSpan.FromSeconds(settings.IdleSeconds));
@@ -145,7 +148,7 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
 
         _report.AtMost(
             $"start until all tools served, {backends} HTTP backends (median of {times.Count})", Stats.Median(times), "ms", 150,
-            proxy: $"min {times.Min():0} / max {times.Max():0} ms");
+            proxy: $"min {times.Min():0} / max {times.Max():0} ms; endpoint printed after {Stats.Median(endpoint):0} ms");
         _report.AtMost($"idle memory (RSS), {backends} backends, proxy process", rss, "MiB", 40);
     }
 
@@ -226,6 +229,7 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
         try
         {
             var url = await process.WaitForLineAsync(EndpointMarker, StartTimeout);
+            var endpointAfter = Stopwatch.GetElapsedTime(process.StartedAt).TotalMilliseconds;
             await using var client = await HttpClientAsync(url);
             var deadline = Stopwatch.GetTimestamp() + (long)(StartTimeout.TotalSeconds * Stopwatch.Frequency);
             var expected = backends * FastBackend.ToolCount;
@@ -245,7 +249,7 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
                 await Task.Delay(1);
             }
 
-            return new RunningProxy(process, url, Stopwatch.GetElapsedTime(process.StartedAt).TotalMilliseconds);
+            return new RunningProxy(process, url, endpointAfter, Stopwatch.GetElapsedTime(process.StartedAt).TotalMilliseconds);
         }
         catch
         {
@@ -283,8 +287,8 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
         return path;
     }
 
-    /// <summary>A started proxy: its process, endpoint, and how long it took to serve every tool.</summary>
-    private sealed record RunningProxy(Child Process, string Url, double ServedAfterMs) : IAsyncDisposable
+    /// <summary>A started proxy: its process, endpoint, and how long it took to print the endpoint and to serve every tool.</summary>
+    private sealed record RunningProxy(Child Process, string Url, double EndpointAfterMs, double ServedAfterMs) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => Process.DisposeAsync();
     }

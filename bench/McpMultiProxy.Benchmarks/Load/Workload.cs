@@ -14,6 +14,8 @@ internal sealed class Sample
 
     public TimeSpan ProxyCpu { get; set; }
 
+    public long ProxySwitches { get; set; }
+
     public double Rate => Calls / Math.Max(Seconds, 1e-9);
 
     public double Percentile(double p) => Stats.Percentile(LatenciesMs, p);
@@ -24,6 +26,7 @@ internal sealed class Sample
         Seconds += other.Seconds;
         LatenciesMs.AddRange(other.LatenciesMs);
         ProxyCpu += other.ProxyCpu;
+        ProxySwitches += other.ProxySwitches;
     }
 }
 
@@ -42,6 +45,7 @@ internal static class Workload
     {
         var sample = new Sample();
         var cpuBefore = side.Proxy?.CpuTime() ?? TimeSpan.Zero;
+        var switchesBefore = side.Proxy?.VoluntarySwitches() ?? 0;
         var started = Stopwatch.GetTimestamp();
         var stopAt = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var remaining = maxCalls;
@@ -69,6 +73,7 @@ internal static class Workload
         await Task.WhenAll(tasks);
         sample.Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         sample.ProxyCpu = (side.Proxy?.CpuTime() ?? TimeSpan.Zero) - cpuBefore;
+        sample.ProxySwitches = (side.Proxy?.VoluntarySwitches() ?? 0) - switchesBefore;
         foreach (var list in latencies)
         {
             sample.Calls += list.Count;
