@@ -97,7 +97,18 @@ internal sealed partial class BackendSession : IAsyncDisposable
         var session = new BackendSession(client, config.Name, services, callbacks);
         try
         {
-            session._lists = await session.FetchListsAsync(ListKinds.All, BackendLists.Empty, cancellationToken).ConfigureAwait(false);
+            // Held while the first lists are read, so that a list_changed the backend sends right after the
+            // handshake is applied on top of them rather than racing them.
+            await session._refreshGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                session._lists = await session.FetchListsAsync(ListKinds.All, BackendLists.Empty, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                session._refreshGate.Release();
+            }
+
             session.StartListening();
         }
         catch

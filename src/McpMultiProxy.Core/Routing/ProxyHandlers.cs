@@ -119,12 +119,6 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
         };
         var id = request.JsonRpcRequest.Id;
         var stream = request.Server;
-        await clients.SendTaggedAsync(
-            stream,
-            id,
-            NotificationMethods.SubscriptionsAcknowledgedNotification,
-            JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)).ConfigureAwait(false);
-
         clients.AddListener(stream, id, granted);
         var subscribed = new List<string>();
         try
@@ -134,6 +128,13 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
                 await SubscribeAsync(uri, stream, id, cancellationToken).ConfigureAwait(false);
                 subscribed.Add(uri);
             }
+
+            // Acknowledged once everything is in place, so nothing that happens after the client hears it is missed.
+            await clients.SendTaggedAsync(
+                stream,
+                id,
+                NotificationMethods.SubscriptionsAcknowledgedNotification,
+                JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)).ConfigureAwait(false);
 
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }

@@ -247,7 +247,6 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         await using var bystander = await fixture.ConnectAsync(era);
         var updates = new ConcurrentDictionary<string, int>();
         using var stop = new CancellationTokenSource();
-        var listens = new List<Task>();
         foreach (var (client, label) in new[] { (a, "a"), (b, "b"), (bystander, "c") })
         {
             client.RegisterNotificationHandler(NotificationMethods.ResourceUpdatedNotification, (n, _) =>
@@ -268,9 +267,8 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         }
         else
         {
-            listens.Add(ListenAsync(a, new SubscriptionsListenNotifications { ResourceSubscriptions = [uri] }, stop.Token));
-            listens.Add(ListenAsync(b, new SubscriptionsListenNotifications { ResourceSubscriptions = [uri] }, stop.Token));
-            await Task.Delay(500);
+            await StartListeningAsync(a, new SubscriptionsListenNotifications { ResourceSubscriptions = [uri] }, stop.Token);
+            await StartListeningAsync(b, new SubscriptionsListenNotifications { ResourceSubscriptions = [uri] }, stop.Token);
         }
 
         await bystander.CallToolAsync($"{backend}__bump");
@@ -294,8 +292,7 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         using var stop = new CancellationTokenSource();
         if (era == ProtocolFixture.Modern)
         {
-            _ = ListenAsync(client, new SubscriptionsListenNotifications { ToolsListChanged = true }, stop.Token);
-            await Task.Delay(500);
+            await StartListeningAsync(client, new SubscriptionsListenNotifications { ToolsListChanged = true }, stop.Token);
         }
 
         var added = Text(await client.CallToolAsync("ts__change_tools"));
@@ -405,6 +402,8 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         var sampled = JsonSerializer.Serialize((await client.CallToolAsync("ev__trigger-sampling-request", Args(("prompt", "tell me"), ("maxTokens", 10)))).Content);
         Assert.Contains(era == ProtocolFixture.Legacy ? "ev-sampled" : "cannot carry requests from servers", sampled, StringComparison.Ordinal);
 
+        var prompts = (await client.ListPromptsAsync()).Select(p => p.Name).ToList();
+        Assert.True(prompts.Contains("ev__simple-prompt"), string.Join(", ", prompts));
         var prompt = await client.GetPromptAsync("ev__simple-prompt");
         Assert.NotEmpty(prompt.Messages);
         var completion = await client.CompleteAsync(new PromptReference { Name = "ev__completable-prompt" }, "department", "");
@@ -437,6 +436,19 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
             Params = new JsonObject { ["name"] = tool, ["arguments"] = arguments, ["_meta"] = new JsonObject { ["progressToken"] = token } },
         });
         return (response.Result!, seen);
+    }
+
+    /// <summary>Opens a subscriptions/listen stream and returns once the proxy acknowledged it.</summary>
+    private static async Task StartListeningAsync(McpClient client, SubscriptionsListenNotifications notifications, CancellationToken cancellationToken)
+    {
+        var acknowledged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var handler = client.RegisterNotificationHandler(NotificationMethods.SubscriptionsAcknowledgedNotification, (_, _) =>
+        {
+            acknowledged.TrySetResult();
+            return default;
+        });
+        _ = ListenAsync(client, notifications, cancellationToken);
+        await acknowledged.Task.WaitAsync(TestTimeout, cancellationToken);
     }
 
     private static async Task ListenAsync(McpClient client, SubscriptionsListenNotifications notifications, CancellationToken cancellationToken)
