@@ -36,10 +36,56 @@ public static partial class Redaction
         return builder.Uri.IsDefaultPort ? builder.Uri.GetComponents(UriComponents.AbsoluteUri & ~UriComponents.Port, UriFormat.UriEscaped) : builder.Uri.AbsoluteUri;
     }
 
+    /// <summary>
+    /// Command arguments as shown to people: the value of a flag that names a secret (<c>--api-key X</c>,
+    /// <c>--token=X</c>, <c>PASSWORD=X</c>), a value that looks like a well-known token format, and the secret
+    /// parts of URLs are masked. A heuristic on top of the rule that matters: put secrets in <c>env</c>.
+    /// </summary>
+    public static IEnumerable<string> RedactArgs(IEnumerable<string> args)
+    {
+        var maskNext = false;
+        foreach (var arg in args)
+        {
+            if (maskNext && !arg.StartsWith('-'))
+            {
+                maskNext = false;
+                yield return Mask;
+                continue;
+            }
+
+            maskNext = false;
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && SecretName().IsMatch(arg[..equals].TrimStart('-')))
+            {
+                yield return arg[..(equals + 1)] + Mask;
+            }
+            else if (arg.StartsWith('-') && SecretName().IsMatch(arg.TrimStart('-')))
+            {
+                maskNext = true;
+                yield return arg;
+            }
+            else if (TokenLike().IsMatch(arg))
+            {
+                yield return Mask;
+            }
+            else
+            {
+                yield return arg.Contains("://", StringComparison.Ordinal) ? RedactUrl(arg) : arg;
+            }
+        }
+    }
+
     /// <summary>A dictionary of secrets shown by key only.</summary>
     public static IReadOnlyDictionary<string, string> RedactValues(IReadOnlyDictionary<string, string> values) =>
         values.ToDictionary(kv => kv.Key, _ => Mask);
 
     [GeneratedRegex("=[^&]*")]
     private static partial Regex QueryValue();
+
+    [GeneratedRegex(@"(token|secret|password|passwd|pwd|api[-_]?key|access[-_]?key|private[-_]?key|credential|bearer|cookie|authorization|(^|[-_])key$|(^|[-_])auth$)", RegexOptions.IgnoreCase)]
+    private static partial Regex SecretName();
+
+    // Well-known token formats (OpenAI/Anthropic, GitHub, GitLab, Slack, AWS access keys).
+    [GeneratedRegex(@"^(sk-|ghp_|gho_|ghu_|ghs_|github_pat_|glpat-|xox[abpr]-|AKIA)[A-Za-z0-9_\-]{8,}$")]
+    private static partial Regex TokenLike();
 }

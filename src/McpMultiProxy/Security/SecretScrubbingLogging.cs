@@ -1,0 +1,116 @@
+using System.Collections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpMultiProxy.Security;
+
+/// <summary>
+/// Wraps every logger provider so that no log line, at any level and from any source (ours, the SDK's Trace
+/// logging of process arguments and messages, ASP.NET Core, HttpClient), carries a known secret value.
+/// </summary>
+internal static class SecretScrubbingLogging
+{
+    /// <summary>Decorates every <see cref="ILoggerProvider"/> registered so far. Call after all providers are added.</summary>
+    public static ILoggingBuilder AddSecretScrubbing(this ILoggingBuilder logging)
+    {
+        var services = logging.Services;
+        for (var i = 0; i < services.Count; i++)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType != typeof(ILoggerProvider) || descriptor.IsKeyedService)
+            {
+                continue;
+            }
+
+            services[i] = ServiceDescriptor.Singleton<ILoggerProvider>(sp =>
+                new ScrubbingLoggerProvider(Create(sp, descriptor), sp.GetRequiredService<SecretValues>()));
+        }
+
+        return logging;
+    }
+
+    /// <summary>
+    /// Scrubs known secrets from the message of every JSON-RPC error the proxy sends to a client: errors are built
+    /// from exception texts (an upstream's error, a connect failure), which are not ours to vet one by one.
+    /// </summary>
+    public static void ScrubOutgoingErrors(McpServerOptions options, SecretValues secrets) =>
+        options.Filters.Message.OutgoingFilters.Add(next => (context, cancellationToken) =>
+        {
+            if (context.JsonRpcMessage is JsonRpcError { Error: { } error })
+            {
+                error.Message = secrets.Scrub(error.Message);
+            }
+
+            return next(context, cancellationToken);
+        });
+
+    private static ILoggerProvider Create(IServiceProvider services, ServiceDescriptor descriptor) =>
+        (ILoggerProvider)(descriptor.ImplementationInstance
+            ?? descriptor.ImplementationFactory?.Invoke(services)
+            ?? ActivatorUtilities.CreateInstance(services, descriptor.ImplementationType!));
+
+    private sealed class ScrubbingLoggerProvider(ILoggerProvider inner, SecretValues secrets) : ILoggerProvider, ISupportExternalScope
+    {
+        public ILogger CreateLogger(string categoryName) => new ScrubbingLogger(inner.CreateLogger(categoryName), secrets);
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider)
+        {
+            if (inner is ISupportExternalScope scoped)
+            {
+                scoped.SetScopeProvider(scopeProvider);
+            }
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    private sealed class ScrubbingLogger(ILogger inner, SecretValues secrets) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!inner.IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            var message = formatter(state, exception);
+            var exceptionText = exception?.ToString();
+            if (!secrets.Contains(message) && (exceptionText is null || !secrets.Contains(exceptionText)))
+            {
+                // The common case keeps the original state (and its structured values) untouched.
+                inner.Log(logLevel, eventId, state, exception, formatter);
+                return;
+            }
+
+            // The exception is folded into the text: its message and stack may carry the secret too.
+            var scrubbed = new ScrubbedState(secrets.Scrub(exceptionText is null ? message : message + Environment.NewLine + exceptionText));
+            inner.Log(logLevel, eventId, scrubbed, null, static (s, _) => s.Text);
+        }
+    }
+
+    /// <summary>A log state whose only value is the scrubbed text.</summary>
+    private sealed class ScrubbedState(string text) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public string Text => text;
+
+        public int Count => 1;
+
+        public KeyValuePair<string, object?> this[int index] => index == 0 ? new("{OriginalFormat}", text) : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            yield return this[0];
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => text;
+    }
+}
