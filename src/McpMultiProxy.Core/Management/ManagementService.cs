@@ -166,6 +166,8 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             return Error(refused);
         }
 
+        secrets?.Include(config);
+
         await registry.AddAsync(config, persist: true, cancellationToken).ConfigureAwait(false);
         await WaitForConnectAsync(name, cancellationToken).ConfigureAwait(false);
         return ChangedResult("add", name, $"Added server '{name}' ({config.DisplayTarget})");

@@ -51,33 +51,7 @@ public sealed class SecretValues
         var found = new HashSet<string>(StringComparer.Ordinal);
         foreach (var server in config.Servers)
         {
-            foreach (var value in server.Env.Values.Concat(server.Headers.Values))
-            {
-                AddConfigured(found, value, lookup);
-            }
-
-            foreach (var url in server.Urls)
-            {
-                AddUrlSecrets(found, url);
-            }
-
-            var args = server.Args.IsDefault ? [] : server.Args;
-            var shown = Redaction.RedactArgs(args).ToList();
-            for (var i = 0; i < args.Length; i++)
-            {
-                if (shown[i] == Redaction.Mask)
-                {
-                    AddForms(found, args[i]);
-                }
-                else if (shown[i].EndsWith("=" + Redaction.Mask, StringComparison.Ordinal) && args[i].IndexOf('=', StringComparison.Ordinal) is var eq and > 0)
-                {
-                    AddForms(found, args[i][(eq + 1)..]);
-                }
-                else if (shown[i] != args[i])
-                {
-                    AddUrlSecrets(found, args[i]);
-                }
-            }
+            Collect(server, found, lookup);
         }
 
         lock (_lock)
@@ -85,6 +59,49 @@ public sealed class SecretValues
             _fromConfig = found;
             _source = config;
             Publish();
+        }
+    }
+
+    /// <summary>Adds the secrets of a backend about to be added, before it starts and can log anything.</summary>
+    public void Include(BackendConfig server, Func<string, string?>? lookup = null)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        Collect(server, found, lookup);
+        lock (_lock)
+        {
+            _fixed.UnionWith(found);
+            Publish();
+        }
+    }
+
+    private static void Collect(BackendConfig server, HashSet<string> found, Func<string, string?>? lookup)
+    {
+        foreach (var value in server.Env.Values.Concat(server.Headers.Values))
+        {
+            AddConfigured(found, value, lookup);
+        }
+
+        foreach (var url in server.Urls)
+        {
+            AddUrlSecrets(found, url);
+        }
+
+        var args = server.Args.IsDefault ? [] : server.Args;
+        var shown = Redaction.RedactArgs(args).ToList();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (shown[i] == Redaction.Mask)
+            {
+                AddForms(found, args[i]);
+            }
+            else if (shown[i].EndsWith("=" + Redaction.Mask, StringComparison.Ordinal) && args[i].IndexOf('=', StringComparison.Ordinal) is var eq and > 0)
+            {
+                AddForms(found, args[i][(eq + 1)..]);
+            }
+            else if (shown[i] != args[i])
+            {
+                AddUrlSecrets(found, args[i]);
+            }
         }
     }
 
