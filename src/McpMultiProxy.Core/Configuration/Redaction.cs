@@ -75,12 +75,40 @@ public static partial class Redaction
         }
     }
 
+    /// <summary>
+    /// JSON text (a logged protocol message) with the values of <c>headers</c> and <c>env</c> objects, and of keys that
+    /// name a secret (<c>authorization</c>, <c>token</c>, <c>password</c>, <c>apiKey</c>, ...), masked. For log lines:
+    /// a client's <c>manage add</c> carries secrets the proxy cannot know yet when the SDK logs the message.
+    /// </summary>
+    public static string RedactJson(string text)
+    {
+        if (!text.Contains("\":", StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        text = SecretObject().Replace(text, m => m.Groups[1].Value + JsonStringValue().Replace(m.Groups[2].Value, v => v.Groups[1].Value + "\"" + Mask + "\""));
+        return SecretKeyValue().Replace(text, m => m.Groups[1].Value + "\"" + Mask + "\"");
+    }
+
     /// <summary>A dictionary of secrets shown by key only.</summary>
     public static IReadOnlyDictionary<string, string> RedactValues(IReadOnlyDictionary<string, string> values) =>
         values.ToDictionary(kv => kv.Key, _ => Mask);
 
     [GeneratedRegex("=[^&]*")]
     private static partial Regex QueryValue();
+
+    // "headers": { ... } or "env": { ... } (flat objects of strings, as in manage add and config).
+    [GeneratedRegex("(\"(?:headers|env|additionalHeaders|environmentVariables)\"\\s*:\\s*)(\\{[^{}]*\\})", RegexOptions.IgnoreCase)]
+    private static partial Regex SecretObject();
+
+    // "key": "value" inside such an object.
+    [GeneratedRegex("(\"(?:[^\"\\\\]|\\\\.)*\"\\s*:\\s*)\"(?:[^\"\\\\]|\\\\.)*\"")]
+    private static partial Regex JsonStringValue();
+
+    // "authorization": "...", "api_key": "...", "password": "..." anywhere.
+    [GeneratedRegex("(\"[^\"]*(?:authorization|token|secret|password|passwd|api[-_]?key|access[-_]?key|private[-_]?key|credential|cookie)[^\"]*\"\\s*:\\s*)\"(?:[^\"\\\\]|\\\\.)*\"", RegexOptions.IgnoreCase)]
+    private static partial Regex SecretKeyValue();
 
     [GeneratedRegex(@"(token|secret|password|passwd|pwd|api[-_]?key|access[-_]?key|private[-_]?key|credential|bearer|cookie|authorization|(^|[-_])key$|(^|[-_])auth$)", RegexOptions.IgnoreCase)]
     private static partial Regex SecretName();

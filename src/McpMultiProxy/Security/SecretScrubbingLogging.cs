@@ -1,4 +1,5 @@
 using System.Collections;
+using McpMultiProxy.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Protocol;
@@ -81,8 +82,10 @@ internal static class SecretScrubbingLogging
             }
 
             var message = formatter(state, exception);
+            var scrubbed = Scrub(message);
             var exceptionText = exception?.ToString();
-            if (!secrets.Contains(message) && (exceptionText is null || !secrets.Contains(exceptionText)))
+            var scrubbedException = exceptionText is null ? null : Scrub(exceptionText);
+            if (ReferenceEquals(scrubbed, message) && ReferenceEquals(scrubbedException, exceptionText))
             {
                 // The common case keeps the original state (and its structured values) untouched.
                 inner.Log(logLevel, eventId, state, exception, formatter);
@@ -90,8 +93,15 @@ internal static class SecretScrubbingLogging
             }
 
             // The exception is folded into the text: its message and stack may carry the secret too.
-            var scrubbed = new ScrubbedState(secrets.Scrub(exceptionText is null ? message : message + Environment.NewLine + exceptionText));
-            inner.Log(logLevel, eventId, scrubbed, null, static (s, _) => s.Text);
+            var text = new ScrubbedState(scrubbedException is null ? scrubbed : scrubbed + Environment.NewLine + scrubbedException);
+            inner.Log(logLevel, eventId, text, null, static (s, _) => s.Text);
+        }
+
+        /// <summary>Known secret values, and secret-looking JSON values (in protocol messages logged at Trace).</summary>
+        private string Scrub(string text)
+        {
+            var redacted = Redaction.RedactJson(text);
+            return secrets.Contains(redacted) ? secrets.Scrub(redacted) : redacted;
         }
     }
 
