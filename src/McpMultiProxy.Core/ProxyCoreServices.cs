@@ -27,7 +27,7 @@ public static class ProxyCoreServices
         services.AddSingleton<ProxyCatalog>();
         services.AddSingleton<ClientSessions>();
         services.AddSingleton<IClientBridge>(sp => sp.GetRequiredService<ClientSessions>());
-        services.AddSingleton(_ => HttpTransportFactory.CreateSharedClient());
+        services.AddSingleton(_ => HttpTransportFactory.CreateSharedClient(startup.Config.Settings.Security.MaxBackendMessageBytes));
         services.AddSingleton<IBackendTransportFactory, StdioTransportFactory>();
         services.AddSingleton<IBackendTransportFactory>(sp => new HttpTransportFactory(sp.GetRequiredService<HttpClient>()));
         services.TryAddSingleton(Backoff.Default);

@@ -282,8 +282,12 @@ internal sealed class TestServerFeatures
                 return new CallToolResult { IsError = true, Content = [new TextContentBlock { Text = $"{Prefix}no tool '{name}'" }] };
             });
 
-        Add("emit_raw", "stdio only: after this answer, writes each of 'lines' (text) and of 'base64' (raw bytes, e.g. invalid UTF-8) to stdout, each followed by a newline: malformed messages on demand.",
-            ([Description("Text lines to write as they are.")] string[]? lines = null, [Description("Byte strings (base64) to write as they are.")] string[]? base64 = null) =>
+        Add("emit_raw", "stdio only: after this answer, writes each of 'lines' (text) and of 'base64' (raw bytes, e.g. invalid UTF-8), then the 'junkBytes'/'logBytes' lines, to stdout, each followed by a newline: malformed and huge messages on demand.",
+            (
+                [Description("Text lines to write as they are.")] string[]? lines = null,
+                [Description("Byte strings (base64) to write as they are.")] string[]? base64 = null,
+                [Description("Also write one line of this many 'x' bytes (not JSON).")] int junkBytes = 0,
+                [Description("Also write one valid notifications/message whose data is a string of this many bytes.")] int logBytes = 0) =>
             {
                 if (RawOutput is not { } output)
                 {
@@ -291,6 +295,16 @@ internal sealed class TestServerFeatures
                 }
 
                 var items = (lines ?? []).Select(System.Text.Encoding.UTF8.GetBytes).Concat((base64 ?? []).Select(Convert.FromBase64String)).ToList();
+                if (junkBytes > 0)
+                {
+                    items.Add(System.Text.Encoding.ASCII.GetBytes(new string('x', junkBytes)));
+                }
+
+                if (logBytes > 0)
+                {
+                    items.Add(System.Text.Encoding.ASCII.GetBytes($$$"""{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","logger":"{{{Name}}}","data":"{{{new string('x', logBytes)}}}"}}"""));
+                }
+
                 output.Enqueue(items);
                 return new CallToolResult { Content = [new TextContentBlock { Text = $"{Prefix}queued {items.Count}" }] };
             });

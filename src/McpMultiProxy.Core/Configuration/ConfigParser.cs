@@ -23,7 +23,7 @@ public static class ConfigParser
     [
         "separator", "prefix", "healthIntervalSeconds", "healthTimeoutSeconds", "callTimeoutSeconds", "maxCallTimeoutSeconds",
         "connectTimeoutSeconds", "allowStdioAdd", "backendProtocolVersion", "pageSize",
-        "allowedCommands", "pinTools", "allowedOrigins", "allowedHosts", "tokenFile", "maxMessageBytes", "maxJsonDepth",
+        "allowedCommands", "pinTools", "allowedOrigins", "allowedHosts", "tokenFile", "maxMessageBytes", "maxBackendMessageBytes", "maxJsonDepth",
     ];
 
     /// <summary>Reads and validates a config file; throws <see cref="ConfigException"/> listing every problem.</summary>
@@ -277,6 +277,9 @@ public static class ConfigParser
                 case "tokenFile": settings = settings with { Security = settings.Security with { TokenFile = String(p, at, error) } }; break;
                 case "maxMessageBytes":
                     settings = settings with { Security = settings.Security with { MaxMessageBytes = (long)(Number(p, at, error) ?? settings.Security.MaxMessageBytes) } };
+                    break;
+                case "maxBackendMessageBytes":
+                    settings = settings with { Security = settings.Security with { MaxBackendMessageBytes = (long)(Number(p, at, error) ?? settings.Security.MaxBackendMessageBytes) } };
                     break;
                 case "maxJsonDepth":
                     settings = settings with { Security = settings.Security with { MaxJsonDepth = (int)Math.Clamp(Number(p, at, error) ?? settings.Security.MaxJsonDepth, 0, int.MaxValue) } };

@@ -12,6 +12,7 @@ public sealed class LineLengthLimitStream : Stream
     private readonly Stream _inner;
     private readonly long _maxLineBytes;
     private readonly Action<long>? _onCut;
+    private readonly bool _fail;
     private long _lineBytes;
     private long _dropped;
     private bool _dropping;
@@ -20,12 +21,17 @@ public sealed class LineLengthLimitStream : Stream
     /// <param name="inner">The peer's output (our input).</param>
     /// <param name="maxLineBytes">Longest line passed on, newline not counted.</param>
     /// <param name="onCut">Called once per cut line with the number of bytes dropped (for a log line).</param>
-    public LineLengthLimitStream(Stream inner, long maxLineBytes, Action<long>? onCut = null)
+    /// <param name="fail">
+    /// Throw an <see cref="IOException"/> instead of cutting: for a stream that answers one request (an HTTP
+    /// response), where failing the request at once beats leaving it to wait for an answer that was dropped.
+    /// </param>
+    public LineLengthLimitStream(Stream inner, long maxLineBytes, Action<long>? onCut = null, bool fail = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 1);
         _inner = inner;
         _maxLineBytes = maxLineBytes;
         _onCut = onCut;
+        _fail = fail;
     }
 
     /// <inheritdoc/>
@@ -161,6 +167,11 @@ public sealed class LineLengthLimitStream : Stream
             }
 
             // The line reaches the limit inside this segment: keep up to it, end the line, drop the rest.
+            if (_fail)
+            {
+                throw new IOException($"a message is longer than the limit of {_maxLineBytes} bytes");
+            }
+
             var keep = (int)room;
             segment[..keep].CopyTo(chunk[write..]);
             write += keep;

@@ -16,6 +16,11 @@ public static class SecurityConfig
             yield return $"proxy.maxMessageBytes must be at least {MinMessageBytes} (the default is {SecuritySettings.DefaultMaxMessageBytes}).";
         }
 
+        if (settings.MaxBackendMessageBytes < MinMessageBytes)
+        {
+            yield return $"proxy.maxBackendMessageBytes must be at least {MinMessageBytes} (the default is {SecuritySettings.DefaultMaxBackendMessageBytes}).";
+        }
+
         if (settings.MaxJsonDepth is < 8 or > 1000)
         {
             yield return $"proxy.maxJsonDepth must be from 8 to 1000 (the default is {SecuritySettings.DefaultMaxJsonDepth}).";
@@ -83,6 +88,11 @@ public static class SecurityConfig
         if (s.MaxMessageBytes != d.MaxMessageBytes)
         {
             proxy["maxMessageBytes"] = s.MaxMessageBytes;
+        }
+
+        if (s.MaxBackendMessageBytes != d.MaxBackendMessageBytes)
+        {
+            proxy["maxBackendMessageBytes"] = s.MaxBackendMessageBytes;
         }
 
         if (s.MaxJsonDepth != d.MaxJsonDepth)

@@ -11,6 +11,9 @@ public sealed record SecuritySettings
     /// <summary>Default largest message a client may send (an HTTP request body or a stdio line): 4 MiB.</summary>
     public const long DefaultMaxMessageBytes = 4 * 1024 * 1024;
 
+    /// <summary>Default largest message a backend may send (a stdio line, an HTTP response or SSE event): 16 MiB.</summary>
+    public const long DefaultMaxBackendMessageBytes = 16 * 1024 * 1024;
+
     /// <summary>Default deepest JSON nesting accepted from a client (System.Text.Json's own default).</summary>
     public const int DefaultMaxJsonDepth = 64;
 
@@ -35,6 +38,9 @@ public sealed record SecuritySettings
     /// <summary>Largest message a client may send, in bytes.</summary>
     public long MaxMessageBytes { get; init; } = DefaultMaxMessageBytes;
 
+    /// <summary>Largest message a backend may send, in bytes; a longer one is dropped (the call it answers fails).</summary>
+    public long MaxBackendMessageBytes { get; init; } = DefaultMaxBackendMessageBytes;
+
     /// <summary>Deepest JSON nesting a client may send.</summary>
     public int MaxJsonDepth { get; init; } = DefaultMaxJsonDepth;
 
@@ -44,7 +50,7 @@ public sealed record SecuritySettings
     /// <inheritdoc/>
     public bool Equals(SecuritySettings? other) =>
         other is not null && PinTools == other.PinTools && TokenFile == other.TokenFile
-        && MaxMessageBytes == other.MaxMessageBytes && MaxJsonDepth == other.MaxJsonDepth
+        && MaxMessageBytes == other.MaxMessageBytes && MaxJsonDepth == other.MaxJsonDepth && MaxBackendMessageBytes == other.MaxBackendMessageBytes
         && Same(AllowedCommands, other.AllowedCommands) && Same(AllowedOrigins, other.AllowedOrigins) && Same(AllowedHosts, other.AllowedHosts);
 
     /// <inheritdoc/>

@@ -17,6 +17,9 @@ internal sealed partial class FrontDoorMiddleware(RequestDelegate next, FrontDoo
 {
     private const string ExposedHeaders = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate";
 
+    // JSON-RPC: the method's params are invalid.
+    private const int InvalidParams = -32602;
+
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
@@ -68,12 +71,22 @@ internal sealed partial class FrontDoorMiddleware(RequestDelegate next, FrontDoo
             return;
         }
 
-        if (HttpMethods.IsPost(request.Method) && request.Path.Equals(policy.McpPath, StringComparison.Ordinal) && !await BufferAndCheckAsync(context).ConfigureAwait(false))
+        var isMessage = HttpMethods.IsPost(request.Method) && request.Path.Equals(policy.McpPath, StringComparison.Ordinal);
+        if (isMessage && !await BufferAndCheckAsync(context).ConfigureAwait(false))
         {
             return;
         }
 
-        await next(context).ConfigureAwait(false);
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (JsonException ex) when (isMessage && !context.Response.HasStarted)
+        {
+            // The SDK (2.3.1) reads some params (initialize's capabilities, clientInfo) outside its own error
+            // handling: a wrong type there would be a 500. It is the client's mistake: say so, and where.
+            await RefuseAsync(context, StatusCodes.Status400BadRequest, InvalidParams, $"Invalid params: a value has the wrong type{(ex.Path is { } path ? $" at {path}" : "")}.").ConfigureAwait(false);
+        }
     }
 
     /// <summary>Reads the whole body (bounded by the size limit), checks it, and hands the SDK a copy in memory.</summary>

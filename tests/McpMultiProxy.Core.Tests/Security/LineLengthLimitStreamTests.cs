@@ -56,6 +56,15 @@ public sealed class LineLengthLimitStreamTests
         Assert.Equal(1024, Assert.Single(lines).Length);
     }
 
+    [Fact]
+    public async Task Read_FailMode_LongLineThrowsInsteadOfCutting()
+    {
+        using var stream = new LineLengthLimitStream(new MemoryStream(Encoding.UTF8.GetBytes("ok\n" + new string('x', 100))), 10, fail: true);
+        using var reader = new StreamReader(stream);
+
+        await Assert.ThrowsAsync<IOException>(() => reader.ReadToEndAsync());
+    }
+
     /// <summary>Returns at most <c>chunk</c> bytes per read, like a pipe does.</summary>
     private sealed class ChunkedStream(byte[] data, int chunk) : MemoryStream(data)
     {

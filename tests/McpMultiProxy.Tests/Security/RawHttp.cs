@@ -26,6 +26,10 @@ internal static class RawHttp
             Content = chunked ? new StreamContent(new NoLengthStream(body)) : new ByteArrayContent(body),
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        // A server may refuse a big body before reading it and close the connection while it is still being sent;
+        // with 'Expect: 100-continue' the refusal arrives first, as it would for a careful client.
+        request.Headers.ExpectContinue = body.Length > 1024 * 1024 && !chunked;
         request.Headers.Accept.ParseAdd("application/json");
         request.Headers.Accept.ParseAdd("text/event-stream");
         foreach (var (name, value) in headers ?? [])
