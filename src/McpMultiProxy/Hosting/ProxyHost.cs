@@ -150,7 +150,7 @@ internal static class ProxyHost
     private static void ConfigureServerOptions(IServiceCollection services)
     {
         services.AddOptions<McpServerOptions>().Configure<ProxyHandlers, ProxyCatalog, BackendRegistry, ClientSessions>(ProxyServerOptions.Configure);
-        services.AddOptions<McpServerOptions>().Configure<SecretValues>(SecretScrubbingLogging.ScrubOutgoingErrors);
+        services.AddOptions<McpServerOptions>().Configure<SecretValues>(SafeLogging.ScrubOutgoingErrors);
     }
 
     private static async Task RunHttpSessionAsync(Microsoft.AspNetCore.Http.HttpContext context, McpServer server, CancellationToken cancellationToken)
@@ -189,8 +189,8 @@ internal static class ProxyHost
         logging.AddFilter("ModelContextProtocol", frameworkLevel);
         logging.AddFilter("System.Net.Http", frameworkLevel);
 
-        // Last: wraps every provider above, so that no line at any level carries a known secret.
-        logging.AddSecretScrubbing();
+        // Last: wraps every provider above, so that no line at any level carries a known secret or runs on without end.
+        logging.AddSafeLogging();
     }
 
     private static void PrintWelcome(IHost host, ProxyRunOptions options, ProxyStartup startup, string clientHint)

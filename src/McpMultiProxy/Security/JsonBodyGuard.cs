@@ -16,6 +16,12 @@ internal static class JsonBodyGuard
     /// <summary>JSON-RPC: not a valid request object.</summary>
     public const int InvalidRequest = -32600;
 
+    /// <summary>
+    /// Longest <c>method</c> and string <c>id</c> accepted. Real ones are a few dozen bytes; the SDK copies both into
+    /// its errors and warnings, so a megabyte-long method name would be multiplied in memory and in the log.
+    /// </summary>
+    public const int MaxNameBytes = 256;
+
     /// <summary>Null when <paramref name="body"/> may go to the SDK; otherwise the JSON-RPC error code and message.</summary>
     public static (int Code, string Message)? Check(ReadOnlySpan<byte> body, int maxDepth)
     {
@@ -48,6 +54,13 @@ internal static class JsonBodyGuard
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= maxDepth)
                 {
                     return (InvalidRequest, $"Invalid request: the message nests deeper than {maxDepth} levels.");
+                }
+
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1
+                    && (reader.ValueTextEquals("method"u8) || reader.ValueTextEquals("id"u8))
+                    && reader.Read() && reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > MaxNameBytes)
+                {
+                    return (InvalidRequest, $"Invalid request: 'method' and 'id' may be at most {MaxNameBytes} bytes long.");
                 }
             }
             while (reader.Read());

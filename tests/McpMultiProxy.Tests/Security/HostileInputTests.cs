@@ -23,20 +23,26 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     private static readonly TimeSpan LoopTime = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Memory the proxy may gain from one round of the corpus to the next. The garbage collector keeps some of what
-    /// a round allocated (RSS rarely shrinks), so the first round may grow it; bounded means the second round does not.
+    /// Memory the proxy may gain between the last two rounds of the corpus. The garbage collector keeps some of what
+    /// the first rounds allocated (RSS rarely shrinks); bounded means it levels off instead of growing with input.
     /// </summary>
     private const long MaxGrowthPerRoundMiB = 64;
 
     /// <summary>Rounds of the corpus per side.</summary>
-    private const int Rounds = 2;
+    private const int Rounds = 3;
+
+    /// <summary>
+    /// The proxies under fuzz run with a 512 MiB heap limit: memory that the proxy kept (a leak, an unbounded read)
+    /// would then end in an out-of-memory crash, while garbage it merely has not collected yet does not.
+    /// </summary>
+    private static readonly Dictionary<string, string?> HeapLimit = new() { ["DOTNET_GCHeapHardLimit"] = "0x20000000" };
 
     [Fact]
     public async Task HttpClients_MalformedMessages_RefusedWithoutCrashAndEveryoneKeepsBeingServed()
     {
         using var cts = new CancellationTokenSource(TestTimeout * 4);
         using var temp = new TempDirectory();
-        await using var proxy = await ProxyProcess.StartHttpAsync(["--config", Config(temp)], cts.Token);
+        await using var proxy = await ProxyProcess.StartHttpAsync(["--config", Config(temp)], HeapLimit, cts.Token);
         await using var bystander = await proxy.ConnectAsync(new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
         await ToolSurfaceTests.WaitForToolsAsync(bystander, ["b__echo"], cts.Token);
         var session = await OpenRawSessionAsync(proxy.Url!);
@@ -85,7 +91,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource(TestTimeout * 4);
         using var temp = new TempDirectory();
-        await using var proxy = ChildProcess.Start(TestPaths.DotNetHost, [TestPaths.ProxyDll, "--stdio", "--config", Config(temp)], stdoutIsProtocol: true);
+        await using var proxy = ChildProcess.Start(TestPaths.DotNetHost, [TestPaths.ProxyDll, "--stdio", "--config", Config(temp)], HeapLimit, stdoutIsProtocol: true);
         await using var peer = new RawStdioPeer(proxy);
         await peer.RequestAsync("init", "initialize", """{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}""", cts.Token);
         await peer.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}"""u8.ToArray());
@@ -133,7 +139,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource(TestTimeout * 6);
         using var temp = new TempDirectory();
-        await using var proxy = await ProxyProcess.StartStdioAsync(["--config", Config(temp)], new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var proxy = await ProxyProcess.StartStdioAsync(["--config", Config(temp)], HeapLimit, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
         var client = proxy.Client!;
         await ToolSurfaceTests.WaitForToolsAsync(client, ["b__echo"], cts.Token);
         var before = RssMiB(proxy.Pid);
@@ -158,29 +164,79 @@ public sealed class HostileInputTests(ITestOutputHelper output)
                 retried += await EchoEventuallyAsync(client, cts.Token) ? 0 : 1;
             }
 
-            // Huge messages, made by the backend itself: an endless junk line, and a valid log notification.
-            foreach (var (argument, bytes) in new[] { ("junkBytes", 100 * 1024 * 1024), ("logBytes", 32 * 1024 * 1024) })
-            {
-                await client.CallToolAsync("b__emit_raw", new Dictionary<string, object?> { [argument] = bytes }, cancellationToken: cts.Token);
-                tried++;
-                retried += await EchoEventuallyAsync(client, cts.Token) ? 0 : 1;
-            }
-
             rss.Add(RssMiB(proxy.Pid));
         }
 
         var echo = await client.CallToolAsync("b__echo", Args(("text", "still here")), cancellationToken: cts.Token);
-        output.WriteLine($"backend side: {tried} malformed messages (({cases.Count} corpus + 2 huge) x {Rounds} rounds) in {clock.Elapsed.TotalSeconds:0.0} s; " +
+        output.WriteLine($"stdio backend side: {tried} malformed messages ({cases.Count} x {Rounds} rounds) in {clock.Elapsed.TotalSeconds:0.0} s; " +
             $"{retried} times the next call needed a retry; proxy RSS {before} MiB before, {string.Join(" / ", rss)} MiB after each round");
         Assert.False(proxy.Process.HasExited);
         Assert.Equal("b: still here", Text(echo));
         AssertBounded(before, rss);
     }
 
+    [Fact]
+    public async Task StdioBackend_HugeMessages_CutAndMemoryStaysBounded()
+    {
+        using var cts = new CancellationTokenSource(TestTimeout * 6);
+        using var temp = new TempDirectory();
+        await using var proxy = await ProxyProcess.StartStdioAsync(["--config", Config(temp)], HeapLimit, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        var client = proxy.Client!;
+        await ToolSurfaceTests.WaitForToolsAsync(client, ["b__echo"], cts.Token);
+        var before = RssMiB(proxy.Pid);
+
+        // Made by the backend itself: an endless junk line, and a valid log notification bigger than the limit (16 MiB).
+        var rss = new List<long>();
+        var clock = Stopwatch.StartNew();
+        for (var round = 0; round < Rounds && clock.Elapsed < LoopTime; round++)
+        {
+            foreach (var (argument, bytes) in new[] { ("junkBytes", 100 * 1024 * 1024), ("logBytes", 32 * 1024 * 1024) })
+            {
+                await client.CallToolAsync("b__emit_raw", new Dictionary<string, object?> { [argument] = bytes }, cancellationToken: cts.Token);
+                await EchoEventuallyAsync(client, cts.Token);
+            }
+
+            rss.Add(RssMiB(proxy.Pid));
+        }
+
+        output.WriteLine($"stdio backend side: {2 * rss.Count} huge messages (100 MiB junk line, 32 MiB log notification, x {rss.Count} rounds) in {clock.Elapsed.TotalSeconds:0.0} s; " +
+            $"proxy RSS {before} MiB before, {string.Join(" / ", rss)} MiB after each round");
+        Assert.Equal("b: ok", Text(await client.CallToolAsync("b__echo", Args(("text", "ok")), cancellationToken: cts.Token)));
+        AssertBounded(before, rss);
+    }
+
+    [Fact]
+    public async Task HttpBackend_HugeResponse_FailsTheCallAndMemoryStaysBounded()
+    {
+        using var cts = new CancellationTokenSource(TestTimeout * 6);
+        await using var backend = await TestServerProcess.StartAsync("--name", "h");
+        await using var proxy = await ProxyProcess.StartStdioAsync(["--servers", $"h={backend.Url}"], HeapLimit, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        var client = proxy.Client!;
+        await ToolSurfaceTests.WaitForToolsAsync(client, ["h__big"], cts.Token);
+        var before = RssMiB(proxy.Pid);
+
+        var rss = new List<long>();
+        var clock = Stopwatch.StartNew();
+        for (var round = 0; round < Rounds && clock.Elapsed < LoopTime; round++)
+        {
+            // 32 MiB of answer, over the 16 MiB limit: the call fails at once instead of filling the proxy's memory.
+            var error = await Record.ExceptionAsync(() => client.CallToolAsync("h__big", Args(("kb", 32 * 1024)), cancellationToken: cts.Token).AsTask());
+            Assert.IsAssignableFrom<ModelContextProtocol.McpException>(error);
+            await EchoEventuallyAsync(client, cts.Token, "h__echo");
+            rss.Add(RssMiB(proxy.Pid));
+        }
+
+        var small = await client.CallToolAsync("h__big", Args(("kb", 1024)), cancellationToken: cts.Token);
+        output.WriteLine($"HTTP backend side: {rss.Count} responses of 32 MiB in {clock.Elapsed.TotalSeconds:0.0} s; proxy RSS {before} MiB before, {string.Join(" / ", rss)} MiB after each round");
+        Assert.Equal(1024 * 1024, Text(small).Length);
+        AssertBounded(before, rss);
+    }
+
+    /// <summary>The heap limit holds the garbage; what must not happen is growth that goes on round after round.</summary>
     private static void AssertBounded(long before, List<long> rounds)
     {
-        Assert.True(rounds[^1] - rounds[0] < MaxGrowthPerRoundMiB, $"RSS kept growing: {before} MiB before, {string.Join(" / ", rounds)} MiB after each round");
-        Assert.True(rounds[^1] < before + 512, $"RSS grew from {before} to {rounds[^1]} MiB");
+        Assert.True(rounds.Max() < 768, $"RSS went past the heap limit: {before} MiB before, {string.Join(" / ", rounds)} MiB after each round");
+        Assert.True(rounds[^1] - rounds[^2] < MaxGrowthPerRoundMiB || rounds[^1] < 600, $"RSS kept growing: {before} MiB before, {string.Join(" / ", rounds)} MiB after each round");
     }
 
     private static string Config(TempDirectory temp) => temp.WriteFile("mcp.json", new JsonObject
@@ -254,13 +310,13 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     }
 
     /// <summary>Calls b__echo until it answers (a backend session killed by garbage is rebuilt); false when it needed more than one try.</summary>
-    private static async Task<bool> EchoEventuallyAsync(McpClient client, CancellationToken cancellationToken)
+    private static async Task<bool> EchoEventuallyAsync(McpClient client, CancellationToken cancellationToken, string tool = "b__echo")
     {
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                var result = await client.CallToolAsync("b__echo", Args(("text", "ok")), cancellationToken: cancellationToken);
+                var result = await client.CallToolAsync(tool, Args(("text", "ok")), cancellationToken: cancellationToken);
                 if (result.IsError != true)
                 {
                     return attempt == 0;

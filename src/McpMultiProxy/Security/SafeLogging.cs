@@ -9,12 +9,18 @@ namespace McpMultiProxy.Security;
 
 /// <summary>
 /// Wraps every logger provider so that no log line, at any level and from any source (ours, the SDK's Trace
-/// logging of process arguments and messages, ASP.NET Core, HttpClient), carries a known secret value.
+/// logging of process arguments and messages, ASP.NET Core, HttpClient), carries a known secret value, and no
+/// line is longer than <see cref="MaxLineLength"/>: the SDK puts client-chosen text (a method name, a whole
+/// message) into its warnings, and the console logger queues lines in memory, so a hostile client could
+/// otherwise fill both the disk and the heap with one big request.
 /// </summary>
-internal static class SecretScrubbingLogging
+internal static class SafeLogging
 {
+    /// <summary>Longest log line kept; the rest is replaced by a note of how much was left out.</summary>
+    public const int MaxLineLength = 32 * 1024;
+
     /// <summary>Decorates every <see cref="ILoggerProvider"/> registered so far. Call after all providers are added.</summary>
-    public static ILoggingBuilder AddSecretScrubbing(this ILoggingBuilder logging)
+    public static ILoggingBuilder AddSafeLogging(this ILoggingBuilder logging)
     {
         var services = logging.Services;
         for (var i = 0; i < services.Count; i++)
@@ -97,10 +103,11 @@ internal static class SecretScrubbingLogging
             inner.Log(logLevel, eventId, text, null, static (s, _) => s.Text);
         }
 
-        /// <summary>Known secret values, and secret-looking JSON values (in protocol messages logged at Trace).</summary>
+        /// <summary>Capped in length; known secret values and secret-looking JSON values (in protocol messages logged at Trace) masked.</summary>
         private string Scrub(string text)
         {
-            var redacted = Redaction.RedactJson(text);
+            var capped = text.Length <= MaxLineLength ? text : string.Concat(text.AsSpan(0, MaxLineLength), $"… ({text.Length - MaxLineLength} more characters not logged)");
+            var redacted = Redaction.RedactJson(capped);
             return secrets.Contains(redacted) ? secrets.Scrub(redacted) : redacted;
         }
     }
