@@ -90,6 +90,14 @@ public sealed class ProxyTelemetry : IDisposable
         Activity? activity = null;
         if (ActivitySource.HasListeners())
         {
+            // A parent nobody records (ASP.NET Core's request activity, when no one traces HTTP) would make the default
+            // parent-based sampler drop this span: start a trace of its own instead. The change of Activity.Current
+            // stays within the caller's async method.
+            if (Activity.Current is { Recorded: false })
+            {
+                Activity.Current = null;
+            }
+
             activity = ActivitySource.StartActivity(tool is null ? method : $"{method} {tool}", ActivityKind.Client);
             if (activity is not null)
             {
