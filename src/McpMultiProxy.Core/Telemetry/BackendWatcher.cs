@@ -100,7 +100,7 @@ public sealed class BackendWatcher : IDisposable
             var lists = backend?.Lists;
             seen[config.Name] = new Seen(
                 config.Enabled,
-                backend?.State ?? (config.Enabled ? HealthState.Starting : HealthState.Disabled),
+                _registry.StateOf(config),
                 config.DisplayTarget,
                 lists?.Tools.Count ?? 0,
                 lists?.Prompts.Count ?? 0,

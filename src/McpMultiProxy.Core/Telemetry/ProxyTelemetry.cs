@@ -190,7 +190,7 @@ public sealed class ProxyTelemetry : IDisposable
     {
         foreach (var config in _registry.Config.Servers)
         {
-            var state = _registry.Live(config.Name)?.State ?? HealthState.Disabled;
+            var state = _registry.StateOf(config);
             foreach (var s in States)
             {
                 yield return new Measurement<int>(s == state ? 1 : 0, new("backend", config.Name), new("state", s.ToDisplay()));

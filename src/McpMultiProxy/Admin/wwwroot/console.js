@@ -242,7 +242,8 @@
     const height = 200;
     const pad = { left: 60, right: 12, top: 10, bottom: 24 };
     const now = Date.now();
-    const span = h.minutes * 60000;
+    const minutes = Math.min(h.minutes, Number($('chart-minutes').value) || h.minutes);
+    const span = minutes * 60000;
     const from = now - span;
     const series = h.backends.map((b) => ({ name: b.name, color: colorOf(b.name), points: b.points.filter((p) => p.t >= from) }));
     const values = series.flatMap((s) => s.points.map((p) => p.averageMs).filter((v) => v !== null));
@@ -257,7 +258,7 @@
         svg('line', { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), class: 'grid' }),
         svg('text', { x: pad.left - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, fmt(v, Number.isInteger(v) ? 0 : 1) + ' ms'));
     }
-    for (let m = 0; m <= h.minutes; m += 5) {
+    for (let m = 0; m <= minutes; m += minutes > 5 ? 5 : 1) {
       const t = now - m * 60000;
       chart.append(svg('text', { x: x(t), y: height - 6, class: 'axis', 'text-anchor': m === 0 ? 'end' : 'middle' }, m === 0 ? 'now' : `-${m} min`));
     }
@@ -287,7 +288,7 @@
       chart.append(svg('text', { x: width / 2, y: height / 2, class: 'axis', 'text-anchor': 'middle' }, 'No calls or health pings yet'));
     }
     box.replaceChildren(chart);
-    box.setAttribute('aria-label', 'Response time per server over the last ' + h.minutes + ' minutes: ' +
+    box.setAttribute('aria-label', 'Response time per server over the last ' + minutes + ' minutes: ' +
       series.map((s) => `${s.name} ${s.points.length ? 'latest ' + fmt(s.points[s.points.length - 1].averageMs) + ' ms' : 'no data'}`).join('; '));
     $('legend').replaceChildren(...series.map((s) => {
       const dot = el('span', { class: 'swatch', 'aria-hidden': 'true' });
@@ -537,6 +538,7 @@
     $('call-form').addEventListener('submit', callTool);
     $('call-tool').addEventListener('change', onToolChosen);
     $('errors-only').addEventListener('change', renderEvents);
+    $('chart-minutes').addEventListener('change', renderChart);
     $('check-all').addEventListener('click', async () => {
       try {
         const r = await api('POST', '/health/check');
