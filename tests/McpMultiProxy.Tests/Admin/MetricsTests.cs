@@ -26,8 +26,8 @@ public sealed class MetricsTests
         using var api = new AdminApiClient(proxy);
         await api.WaitForStateAsync("alpha", "healthy");
         await api.WaitForStateAsync("beta", "healthy");
-        // 2025-11-25: a 2026-07-28 client's calls are refused by a stateful HTTP backend today (protocol work, not metrics).
-        await using var client = await proxy.ConnectAsync(new() { ProtocolVersion = "2025-11-25" }, cts.Token);
+        // An initialize-era client: it holds a session, so it counts as connected (a 2026-07-28 client is served statelessly).
+        await using var client = await proxy.ConnectAsync(NewOptions("2025-11-25"), cts.Token);
 
         for (var i = 0; i < 3; i++)
         {
