@@ -1,5 +1,6 @@
 using System.Net;
 using System.Reflection;
+using McpMultiProxy.Admin;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Cli;
 using McpMultiProxy.Configuration;
@@ -48,11 +49,15 @@ internal static class ProxyHost
                 t.RunSessionHandler = RunHttpSessionAsync;
             });
             ConfigureServerOptions(builder.Services);
+            builder.Services.AddProxyObservability(prometheus: true);
             var app = builder.Build();
 
             // First in the pipeline: everything on this listener (MCP, admin API, console, metrics) is behind it.
             app.UseFrontDoor(policy, address, options.TokenFile ?? startup.Config.Settings.Security.TokenFile, tokenCreated, tokenWarning);
             app.MapMcp("/mcp");
+            app.MapAdminApi();
+            app.MapWebConsole();
+            app.MapPrometheusScrapingEndpoint();
             host = app;
         }
         else
@@ -61,6 +66,7 @@ internal static class ProxyHost
             ConfigureLogging(builder.Logging, options);
             AddServices(builder.Services, startup, options);
             ConfigureServerOptions(builder.Services);
+            builder.Services.AddProxyObservability(prometheus: false);
             host = builder.Build();
         }
 
@@ -204,6 +210,7 @@ internal static class ProxyHost
         {
             var endpoint = address.Replace("[::1]", "localhost", StringComparison.Ordinal).TrimEnd('/') + "/mcp";
             error.WriteLine($"MCP endpoint: {endpoint}");
+            error.WriteLine($"Web console: {endpoint[..^"/mcp".Length]}/  (admin API: /api, metrics: /metrics)");
         }
 
         if (options.Stdio)
