@@ -11,6 +11,9 @@ namespace McpMultiProxy.Tests.Admin;
 /// <summary>The real web console, served by a real proxy, driven in headless Chromium.</summary>
 public sealed class WebConsoleTests(ChromiumFixture chromium, ITestOutputHelper output) : IClassFixture<ChromiumFixture>
 {
+    // A backend that starts on a loaded 2-core machine can take longer than Playwright's default 5 s.
+    static WebConsoleTests() => SetDefaultExpectTimeout(30_000);
+
     [Fact]
     public async Task Console_AddServerCallToolDisable_WorksFromTheKeyboardAndMouse()
     {
