@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using McpMultiProxy.Backends;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Management;
@@ -15,6 +16,8 @@ namespace McpMultiProxy.Routing;
 /// </summary>
 public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry, ManagementService management, ClientSessions clients)
 {
+    private static readonly string[] HopMetaKeys = [MetaKeys.ProtocolVersion, MetaKeys.ClientInfo, MetaKeys.ClientCapabilities, MetaKeys.LogLevel];
+
     /// <summary><c>tools/list</c>.</summary>
     public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken) =>
         new(request.Params?.Cursor is { } cursor ? catalog.Current.ToolsPage(cursor) : catalog.Current.ToolsResult);
@@ -33,7 +36,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
             return await management.InvokeAsync(p.Name, p.Arguments, cancellationToken).ConfigureAwait(false);
         }
 
-        var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = p.Meta };
+        var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardedMeta(p.Meta) };
         return await ForwardAsync<CallToolRequestParams, CallToolResult>(route.Backend, RequestMethods.ToolsCall, forwarded, request.Server, route.Retryable, cancellationToken)
             .ConfigureAwait(false);
     }
@@ -51,7 +54,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
             throw new McpProtocolException($"Unknown prompt '{p.Name}'. Call prompts/list to see the prompts served.", McpErrorCode.InvalidParams);
         }
 
-        var forwarded = new GetPromptRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = p.Meta };
+        var forwarded = new GetPromptRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardedMeta(p.Meta) };
         return await ForwardAsync<GetPromptRequestParams, GetPromptResult>(route.Backend, RequestMethods.PromptsGet, forwarded, request.Server, true, cancellationToken)
             .ConfigureAwait(false);
     }
@@ -69,7 +72,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
     {
         var p = request.Params ?? throw new McpProtocolException("resources/read needs params with a uri.", McpErrorCode.InvalidParams);
         var route = FindResource(p.Uri);
-        var forwarded = new ReadResourceRequestParams { Uri = route.OriginalUri, Meta = p.Meta };
+        var forwarded = new ReadResourceRequestParams { Uri = route.OriginalUri, Meta = ForwardedMeta(p.Meta) };
         var result = await ForwardAsync<ReadResourceRequestParams, ReadResourceResult>(route.Backend, RequestMethods.ResourcesRead, forwarded, request.Server, true, cancellationToken)
             .ConfigureAwait(false);
         if (route.OriginalUri != p.Uri)
@@ -198,9 +201,30 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
                 return new CompleteResult();
         }
 
-        var forwarded = new CompleteRequestParams { Ref = reference, Argument = p.Argument, Context = p.Context, Meta = p.Meta };
+        var forwarded = new CompleteRequestParams { Ref = reference, Argument = p.Argument, Context = p.Context, Meta = ForwardedMeta(p.Meta) };
         return await ForwardAsync<CompleteRequestParams, CompleteResult>(backend, RequestMethods.CompletionComplete, forwarded, request.Server, true, cancellationToken)
             .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The client's <c>_meta</c> without the fields of the 2026-07-28 revision that describe the client's own hop
+    /// (protocol version, client info, capabilities, log level). The backend session speaks its own version and
+    /// sends its own; forwarded, they made a backend of an earlier era refuse every call of a 2026 client.
+    /// </summary>
+    private static JsonObject? ForwardedMeta(JsonObject? meta)
+    {
+        if (meta is null || !HopMetaKeys.Any(meta.ContainsKey))
+        {
+            return meta;
+        }
+
+        var forwarded = (JsonObject)meta.DeepClone();
+        foreach (var key in HopMetaKeys)
+        {
+            forwarded.Remove(key);
+        }
+
+        return forwarded.Count == 0 ? null : forwarded;
     }
 
     private ResourceRoute FindResource(string uri) =>
