@@ -97,7 +97,18 @@ internal sealed partial class BackendSession : IAsyncDisposable
         var session = new BackendSession(client, config.Name, services, callbacks);
         try
         {
-            session._lists = await session.FetchListsAsync(ListKinds.All, BackendLists.Empty, cancellationToken).ConfigureAwait(false);
+            // Under the refresh gate: a list_changed that arrives during this first read (server-everything sends
+            // some at once) must refresh on top of the full lists, not on top of empty ones and then win the race.
+            await session._refreshGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                session._lists = await session.FetchListsAsync(ListKinds.All, BackendLists.Empty, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                session._refreshGate.Release();
+            }
+
             session.StartListening();
         }
         catch
