@@ -145,15 +145,6 @@ internal sealed partial class BackendSession : IAsyncDisposable
             }
         }
 
-        var cancelSent = 0;
-        using var onCancel = linked.Token.Register(() =>
-        {
-            if (Interlocked.Exchange(ref cancelSent, 1) == 0)
-            {
-                _ = SendCancelledAsync(id, cancellationToken.IsCancellationRequested ? "The client cancelled the request." : "Timed out in mcp-multiproxy.");
-            }
-        });
-
         try
         {
             return await _client.SendRequestAsync<TParams, TResult>(method, parameters, McpJsonUtilities.DefaultOptions, id, linked.Token).ConfigureAwait(false);
@@ -172,6 +163,13 @@ internal sealed partial class BackendSession : IAsyncDisposable
         }
         finally
         {
+            // Sent here rather than from a registration on the linked token: the SDK's own registration (made later,
+            // so run first) ends the await inline, and the disposal of ours on the way out dropped it unrun.
+            if (linked.IsCancellationRequested)
+            {
+                _ = SendCancelledAsync(id, cancellationToken.IsCancellationRequested ? "The client cancelled the request." : "Timed out in mcp-multiproxy.");
+            }
+
             if (proxyToken is not null)
             {
                 _progress.TryRemove(proxyToken, out _);
