@@ -112,7 +112,7 @@ public sealed class ListChangedTests(ListChangedTests.Fixture fixture) : IClassF
 
     private async Task<McpClient> ConnectAsync(string? protocolVersion, CancellationToken cancellationToken)
     {
-        var client = await fixture.Proxy.ConnectAsync(new McpClientOptions { ProtocolVersion = protocolVersion }, cancellationToken);
+        var client = await fixture.Proxy.ConnectAsync(NewOptions(protocolVersion), cancellationToken);
         await client.WaitForToolsAsync("alpha__echo");
         return client;
     }

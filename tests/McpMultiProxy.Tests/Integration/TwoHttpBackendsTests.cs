@@ -49,7 +49,7 @@ public sealed class TwoHttpBackendsTests(TwoHttpBackendsTests.Fixture fixture) :
     public async Task CallGetPromptReadResource_ClientOfEachProtocolEra_AreRoutedToTheBackend(string? protocolVersion)
     {
         using var cts = new CancellationTokenSource(TestTimeout);
-        await using var client = await fixture.Proxy.ConnectAsync(new McpClientOptions { ProtocolVersion = protocolVersion }, cts.Token);
+        await using var client = await fixture.Proxy.ConnectAsync(NewOptions(protocolVersion), cts.Token);
 
         var echo = await client.CallToolAsync("beta__echo", Args(("text", "hi")), cancellationToken: cts.Token);
         var prompt = await client.GetPromptAsync("alpha__greet", Args(("name", "Ada")), cancellationToken: cts.Token);

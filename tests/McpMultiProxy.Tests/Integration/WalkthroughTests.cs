@@ -34,7 +34,7 @@ public sealed class WalkthroughTests
         transcript.Step("The proxy starts with two servers (mcp-testserver over HTTP), serving HTTP");
         transcript.Sent($"mcp-multiproxy --config mcp.json --http 127.0.0.1:0    # mcp.json: {File.ReadAllText(config).ReplaceLineEndings(" ").Replace("  ", "", StringComparison.Ordinal)}");
         await using var proxy = await ProxyProcess.StartHttpAsync(["--config", config]);
-        await using var client = await proxy.ConnectAsync(new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var client = await proxy.ConnectAsync(NewOptions("2025-11-25"), cts.Token);
         var tools = await client.WaitForToolsAsync("alpha__echo", "beta__echo");
         transcript.Got(string.Join('\n', proxy.StderrLines.Where(l => l.StartsWith(ProxyProcess.EndpointMarker, StringComparison.Ordinal) || l.Contains("server(s):", StringComparison.Ordinal)).Select(l => $"stderr: {l}")));
         Assert.Contains(proxy.StderrLines, l => l.EndsWith("2 server(s): alpha, beta", StringComparison.Ordinal));
