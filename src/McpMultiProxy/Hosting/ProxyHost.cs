@@ -88,7 +88,7 @@ internal static class ProxyHost
         if (options.ConfigPath is { } path)
         {
             config = File.Exists(path) ? ConfigParser.LoadFile(path) : ProxyConfig.Empty;
-            store = new FileConfigStore(path);
+            store = new FileConfigStore(path) { SavedAllowStdioAdd = options.AllowStdioAdd ? config.Settings.AllowStdioAdd : null };
         }
 
         if (options.AllowStdioAdd)
