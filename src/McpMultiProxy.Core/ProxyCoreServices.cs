@@ -27,6 +27,7 @@ public static class ProxyCoreServices
         services.AddSingleton<ClientSessions>();
         services.AddSingleton<IClientBridge>(sp => sp.GetRequiredService<ClientSessions>());
         services.AddSingleton(_ => HttpTransportFactory.CreateSharedClient());
+        services.AddSingleton<Backends.Processes.ProcessGroupWatchdog>();
         services.AddSingleton<IBackendTransportFactory, StdioTransportFactory>();
         services.AddSingleton<IBackendTransportFactory>(sp => new HttpTransportFactory(sp.GetRequiredService<HttpClient>()));
         services.TryAddSingleton(Backoff.Default);
