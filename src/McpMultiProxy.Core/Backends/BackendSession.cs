@@ -157,7 +157,11 @@ internal sealed partial class BackendSession : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException || Completion.IsCompleted)
         {
-            throw new BackendUnavailableException(_name, Completion.IsCompleted ? "its connection closed during the call" : ex.Message, ex);
+            var expired = BackendFailures.IsSessionExpired(ex);
+            var reason = expired ? "it no longer knew the session (HTTP 404)"
+                : Completion.IsCompletedSuccessfully ? $"it stopped during the call: {BackendFailures.DescribeEnd(Completion.Result)}"
+                : Completion.IsCompleted ? "its connection closed during the call" : ex.Message;
+            throw new BackendUnavailableException(_name, reason, ex) { NotSent = BackendFailures.IsNotSent(ex), SessionExpired = expired };
         }
         finally
         {

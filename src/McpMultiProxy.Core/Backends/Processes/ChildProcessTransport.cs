@@ -67,8 +67,24 @@ internal sealed class ChildProcessTransport(ProcessLaunch launch, ProcessGroupWa
 
         public ChannelReader<JsonRpcMessage> MessageReader => _reader;
 
-        public Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default) =>
-            _inner.SendMessageAsync(message, cancellationToken);
+        public async Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default)
+        {
+            // A write that fails never delivered a whole line, so the backend cannot have acted on it: saying so
+            // lets the proxy retry the call elsewhere even when the tool is not idempotent.
+            if (_process.Exited.IsCompleted)
+            {
+                throw new MessageNotSentException($"the process has exited (code {_process.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})");
+            }
+
+            try
+            {
+                await _inner.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new MessageNotSentException($"the process did not take the message: {ex.Message}", ex);
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {
