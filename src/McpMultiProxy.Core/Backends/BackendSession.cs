@@ -135,13 +135,15 @@ internal sealed partial class BackendSession : IAsyncDisposable
         }
 
         var cancelSent = 0;
-        using var onCancel = linked.Token.Register(() =>
+        void SendCancelOnce()
         {
             if (Interlocked.Exchange(ref cancelSent, 1) == 0)
             {
                 _ = SendCancelledAsync(id, cancellationToken.IsCancellationRequested ? "The client cancelled the request." : "Timed out in mcp-multiproxy.");
             }
-        });
+        }
+
+        using var onCancel = linked.Token.Register(SendCancelOnce);
 
         try
         {
@@ -165,6 +167,13 @@ internal sealed partial class BackendSession : IAsyncDisposable
         }
         finally
         {
+            // Callbacks run last-registered first: the SDK's wait registers after ours, its continuation unwinds
+            // this method inline and disposing 'onCancel' then drops our callback unrun. So send it from here too.
+            if (linked.IsCancellationRequested && !Completion.IsCompleted)
+            {
+                SendCancelOnce();
+            }
+
             if (proxyToken is not null)
             {
                 _progress.TryRemove(proxyToken, out _);
