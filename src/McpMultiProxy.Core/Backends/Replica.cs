@@ -308,6 +308,10 @@ public sealed partial class Replica : IAsyncDisposable
         var attempt = Interlocked.Increment(ref _attempt);
         var delay = _backoff.DelayFor(attempt, Random.Shared.NextDouble());
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop);
+
+        // The timer starts before the state is published, so whoever sees "unhealthy" (a test on a fake clock) can
+        // count on the retry being scheduled already.
+        var delayed = Task.Delay(delay, time, wait.Token);
         lock (_lock)
         {
             _lastError = reason;
@@ -320,7 +324,7 @@ public sealed partial class Replica : IAsyncDisposable
         SetState(HealthState.Unhealthy, ListKinds.All);
         try
         {
-            await Task.Delay(delay, time, wait.Token).ConfigureAwait(false);
+            await delayed.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (wait.IsCancellationRequested)
         {

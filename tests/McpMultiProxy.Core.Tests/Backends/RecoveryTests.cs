@@ -17,7 +17,7 @@ public sealed class RecoveryTests
         var backends = new InMemoryBackends();
         var catalog = new ProxyCatalog();
         var toolChanges = 0;
-        catalog.Changed += kinds => toolChanges += kinds.HasFlag(ListKinds.Tools) ? 1 : 0;
+        catalog.Changed += kinds => Interlocked.Add(ref toolChanges, kinds.HasFlag(ListKinds.Tools) ? 1 : 0);
         await using var registry = backends.Registry(catalog, ProxySettings.Default, Config("web", Url));
         registry.Start();
         await WaitForAsync(() => catalog.Current.ToolRoutes.ContainsKey("web__echo"), "tools listed");
