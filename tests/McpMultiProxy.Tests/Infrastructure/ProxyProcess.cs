@@ -83,7 +83,8 @@ public sealed class ProxyProcess : IAsyncDisposable
     /// Starts <c>mcp-multiproxy [args] --http 127.0.0.1:0</c> (unless args has its own --http) and waits for the
     /// endpoint line on stderr.
     /// </summary>
-    public static async Task<ProxyProcess> StartHttpAsync(IEnumerable<string> args, CancellationToken cancellationToken = default)
+    /// <param name="environment">Variables to set (null: remove) on top of the test's environment.</param>
+    public static async Task<ProxyProcess> StartHttpAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default)
     {
         List<string> arguments = [TestPaths.ProxyDll, .. args];
         if (!arguments.Contains("--http"))
@@ -91,7 +92,7 @@ public sealed class ProxyProcess : IAsyncDisposable
             arguments.AddRange(["--http", "127.0.0.1:0"]);
         }
 
-        var process = ChildProcess.Start(TestPaths.DotNetHost, arguments);
+        var process = ChildProcess.Start(TestPaths.DotNetHost, arguments, environment);
         try
         {
             var line = await process.WaitForLineAsync(l => l.Contains(EndpointMarker, StringComparison.Ordinal), cancellationToken: cancellationToken);
