@@ -51,6 +51,17 @@ internal sealed class LifecycleHarness : IDisposable
         return pid;
     }
 
+    /// <summary>Waits for a backend's pid file (written by <c>--pid-file</c>) and returns the pid in it.</summary>
+    public async Task<int> WaitForPidAsync(string name)
+    {
+        var path = PidFile(name);
+        var pid = 0;
+        Assert.True(
+            await ProcessTable.WaitUntilAsync(() => File.Exists(path) && int.TryParse(File.ReadAllText(path), NumberStyles.None, CultureInfo.InvariantCulture, out pid)),
+            $"backend '{name}' wrote no pid file");
+        return pid;
+    }
+
     /// <summary>Calls a tool of the proxy and returns its structured content.</summary>
     public static async Task<JsonElement> ToolAsync(McpClient client, string tool, params (string Name, object? Value)[] args)
     {
@@ -91,8 +102,6 @@ internal sealed class LifecycleHarness : IDisposable
 
         return true;
     }
-
-    public static string Text(CallToolResult result) => string.Join(" ", result.Content.OfType<TextContentBlock>().Select(t => t.Text));
 
     public void Dispose() => Directory.Dispose();
 }
