@@ -180,10 +180,8 @@ public sealed partial class Backend : IAsyncDisposable
     {
         var time = _services.TimeProvider;
         var settings = _services.Settings();
-        var call = new CallOptions(caller, Timeout, TimeSpan.FromSeconds(Math.Max(settings.MaxCallTimeoutSeconds, Timeout.TotalSeconds)));
         using var lease = _services.Calls.Enter(Name);
-        using var shutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _services.Calls.Cancelled);
-        var token = shutdown.Token;
+        var call = new CallOptions(caller, Timeout, TimeSpan.FromSeconds(Math.Max(settings.MaxCallTimeoutSeconds, Timeout.TotalSeconds)), _services.Calls.Cancelled);
         List<Replica>? tried = null;
         var reinitialised = false;
         while (true)
@@ -201,8 +199,8 @@ public sealed partial class Backend : IAsyncDisposable
             try
             {
                 var result = _config.PerClientSessions && caller is not null
-                    ? await _perClient.SendAsync(caller, replica.Index, s => s.SendAsync<TParams, TResult>(method, parameters, call, token), token).ConfigureAwait(false)
-                    : await session.SendAsync<TParams, TResult>(method, parameters, call, token).ConfigureAwait(false);
+                    ? await _perClient.SendAsync(caller, replica.Index, s => s.SendAsync<TParams, TResult>(method, parameters, call, cancellationToken), cancellationToken).ConfigureAwait(false)
+                    : await session.SendAsync<TParams, TResult>(method, parameters, call, cancellationToken).ConfigureAwait(false);
                 replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Success);
                 replica.ReportOutcome(failed: false, null);
                 return result;
@@ -213,12 +211,17 @@ public sealed partial class Backend : IAsyncDisposable
                 // initialised a new session (at once, see Replica), send it again: transparent to the caller.
                 replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Failure);
                 reinitialised = true;
-                await replica.WaitForSessionAsync(session, TimeSpan.FromSeconds(settings.ConnectTimeoutSeconds), token).ConfigureAwait(false);
+                await replica.WaitForSessionAsync(session, TimeSpan.FromSeconds(settings.ConnectTimeoutSeconds), cancellationToken).ConfigureAwait(false);
             }
             catch (McpProtocolException)
             {
                 replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Error);
                 throw;
+            }
+            catch (BackendTimeoutException) when (_services.Calls.Cancelled.IsCancellationRequested)
+            {
+                replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Failure);
+                throw new BackendUnavailableException(Name, "the proxy is shutting down and the call did not finish in time; it was cancelled");
             }
             catch (BackendTimeoutException ex)
             {
@@ -244,11 +247,6 @@ public sealed partial class Backend : IAsyncDisposable
                 {
                     throw;
                 }
-            }
-            catch (OperationCanceledException) when (_services.Calls.Cancelled.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Failure);
-                throw new BackendUnavailableException(Name, "the proxy is shutting down and the call did not finish in time; it was cancelled");
             }
             catch (OperationCanceledException)
             {
@@ -358,8 +356,14 @@ public sealed partial class Backend : IAsyncDisposable
         Changed?.Invoke(this, ListKinds.All);
     }
 
-    private List<Replica> ReadyReplicas(List<Replica>? exclude)
+    private IReadOnlyList<Replica> ReadyReplicas(List<Replica>? exclude)
     {
+        // Hot path: nothing excluded and every replica ready (the usual case) needs no list per call.
+        if (exclude is null && Array.TrueForAll(_replicas, r => r.State.IsReady() && r.Session is not null))
+        {
+            return _replicas;
+        }
+
         var ready = new List<Replica>(_replicas.Length);
         foreach (var r in _replicas)
         {

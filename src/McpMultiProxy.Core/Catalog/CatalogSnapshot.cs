@@ -22,6 +22,11 @@ public sealed record TemplateRoute(string Backend, ResourceTemplate Served, stri
 /// </summary>
 public sealed class CatalogSnapshot
 {
+    private ListToolsResult? _toolsResult;
+    private ListPromptsResult? _promptsResult;
+    private ListResourcesResult? _resourcesResult;
+    private ListResourceTemplatesResult? _templatesResult;
+
     internal CatalogSnapshot(
         IReadOnlyList<Tool> tools,
         FrozenDictionary<string, ToolRoute> toolRoutes,
@@ -44,14 +49,13 @@ public sealed class CatalogSnapshot
         Templates = templates;
         Conflicts = conflicts;
         Fingerprint = fingerprint;
-        ToolsResult = ToolsPage(null);
-        PromptsResult = PromptsPage(null);
-        ResourcesResult = ResourcesPage(null);
-        TemplatesResult = TemplatesPage(null);
     }
 
     /// <summary>Items per page served to clients.</summary>
     public int PageSize { get; }
+
+    /// <summary>Published version; cursors name it so that paging stays on the snapshot it started on.</summary>
+    public long Version { get; internal set; }
 
     /// <summary>An empty catalog.</summary>
     public static CatalogSnapshot Empty { get; } = CatalogBuilder.Build([], [], Configuration.ProxySettings.Default);
@@ -83,17 +87,17 @@ public sealed class CatalogSnapshot
     /// <summary>Content hashes of each list, to tell a real change from a rebuild.</summary>
     public CatalogFingerprint Fingerprint { get; }
 
-    /// <summary>Prebuilt <c>tools/list</c> answer.</summary>
-    public ListToolsResult ToolsResult { get; }
+    /// <summary>The first page of <c>tools/list</c>, built once (after publishing, so its cursor names the version).</summary>
+    public ListToolsResult ToolsResult => _toolsResult ??= ToolsPage(null);
 
-    /// <summary>Prebuilt <c>prompts/list</c> answer.</summary>
-    public ListPromptsResult PromptsResult { get; }
+    /// <summary>The first page of <c>prompts/list</c>, built once.</summary>
+    public ListPromptsResult PromptsResult => _promptsResult ??= PromptsPage(null);
 
-    /// <summary>Prebuilt <c>resources/list</c> answer.</summary>
-    public ListResourcesResult ResourcesResult { get; }
+    /// <summary>The first page of <c>resources/list</c>, built once.</summary>
+    public ListResourcesResult ResourcesResult => _resourcesResult ??= ResourcesPage(null);
 
-    /// <summary>Prebuilt <c>resources/templates/list</c> answer.</summary>
-    public ListResourceTemplatesResult TemplatesResult { get; }
+    /// <summary>The first page of <c>resources/templates/list</c>, built once.</summary>
+    public ListResourceTemplatesResult TemplatesResult => _templatesResult ??= TemplatesPage(null);
 
     /// <summary>A page of <c>tools/list</c>; a null cursor is the first page (prebuilt in <see cref="ToolsResult"/>).</summary>
     public ListToolsResult ToolsPage(string? cursor)
@@ -123,35 +127,39 @@ public sealed class CatalogSnapshot
         return new ListResourceTemplatesResult { ResourceTemplates = items, NextCursor = next };
     }
 
+    /// <summary>Reads a cursor issued by the proxy: the snapshot version and the position in the list.</summary>
+    public static (long Version, int Offset) ParseCursor(string cursor)
+    {
+        try
+        {
+            var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(cursor)).Split(':');
+            if (parts.Length == 3 && parts[0] == "mmp" && long.TryParse(parts[1], out var version) && int.TryParse(parts[2], out var offset) && offset >= 0)
+            {
+                return (version, offset);
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it was not issued by this server.", ModelContextProtocol.McpErrorCode.InvalidParams);
+    }
+
     /// <summary>
-    /// The proxy's own cursors: the position in this snapshot's list and a tag of its content. A cursor from a
-    /// list that has changed since is refused (the client lists again), and a backend never sees one.
+    /// The proxy's own cursors name this snapshot's version and a position in its list, so a client pages
+    /// through one consistent list even while backends change (it gets list_changed and lists again).
+    /// A backend never sees one.
     /// </summary>
     private (List<T> Items, string? Next) Page<T>(IReadOnlyList<T> all, string? cursor, string fingerprint)
     {
-        var tag = fingerprint.Length >= 12 ? fingerprint[..12] : fingerprint;
+        _ = fingerprint;
         var start = 0;
         if (cursor is not null)
         {
-            string decoded;
-            try
+            (var version, start) = ParseCursor(cursor);
+            if (version != Version || start > all.Count)
             {
-                decoded = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
-            }
-            catch (FormatException)
-            {
-                throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it was not issued by this server.", ModelContextProtocol.McpErrorCode.InvalidParams);
-            }
-
-            var parts = decoded.Split(':');
-            if (parts.Length != 2 || !int.TryParse(parts[1], out start) || start < 0 || start > all.Count)
-            {
-                throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it was not issued by this server.", ModelContextProtocol.McpErrorCode.InvalidParams);
-            }
-
-            if (parts[0] != tag)
-            {
-                throw new ModelContextProtocol.McpProtocolException("Invalid cursor: the list has changed since it was issued; list again from the start.", ModelContextProtocol.McpErrorCode.InvalidParams);
+                throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it was not issued for this list.", ModelContextProtocol.McpErrorCode.InvalidParams);
             }
         }
 
@@ -163,7 +171,7 @@ public sealed class CatalogSnapshot
         }
 
         var end = start + count;
-        return (items, end < all.Count ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{tag}:{end}")) : null);
+        return (items, end < all.Count ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"mmp:{Version}:{end}")) : null);
     }
 
     /// <summary>Finds the backend that owns a resource URI: a listed resource, a rewritten URI, or a template match.</summary>

@@ -5,14 +5,31 @@ namespace McpMultiProxy.Catalog;
 /// </summary>
 public sealed class ProxyCatalog
 {
+    private const int KeptForPaging = 16;
     private readonly Lock _publishLock = new();
+    private readonly Queue<CatalogSnapshot> _recent = new();
     private volatile CatalogSnapshot _current = CatalogSnapshot.Empty;
+    private long _version;
 
     /// <summary>Raised after a publish that changed at least one list, with the lists that changed.</summary>
     public event Action<Backends.ListKinds>? Changed;
 
     /// <summary>The snapshot in force now.</summary>
     public CatalogSnapshot Current => _current;
+
+    /// <summary>
+    /// The snapshot a cursor was issued from: recent snapshots are kept so that paging that started before a
+    /// change can finish on the list it started with.
+    /// </summary>
+    public CatalogSnapshot ForCursor(string cursor)
+    {
+        var (version, _) = CatalogSnapshot.ParseCursor(cursor);
+        lock (_publishLock)
+        {
+            return _recent.FirstOrDefault(s => s.Version == version)
+                ?? throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it has expired because the list changed many times since; list again from the start.", ModelContextProtocol.McpErrorCode.InvalidParams);
+        }
+    }
 
     /// <summary>Swaps in <paramref name="next"/>; raises <see cref="Changed"/> only for lists whose content differs.</summary>
     public void Publish(CatalogSnapshot next)
@@ -25,6 +42,13 @@ public sealed class ProxyCatalog
             changed = (old.Tools != now.Tools ? Backends.ListKinds.Tools : 0)
                 | (old.Prompts != now.Prompts ? Backends.ListKinds.Prompts : 0)
                 | (old.Resources != now.Resources ? Backends.ListKinds.Resources : 0);
+            next.Version = ++_version;
+            _recent.Enqueue(next);
+            if (_recent.Count > KeptForPaging)
+            {
+                _recent.Dequeue();
+            }
+
             _current = next;
         }
 

@@ -58,7 +58,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         {
             if (only is null || backend.Name == only)
             {
-                servers.Add(ServerStatus(backend, snapshot));
+                servers.Add((JsonNode)ServerStatus(backend, snapshot));
             }
         }
 
@@ -366,7 +366,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             var line = $"{s!["name"]}: {s["state"]}" + (s["responseMs"]!["average"] is { } avg ? $", avg {Ms(avg)} ms" : "")
                 + (s["lastError"] is { } e && s["state"]!.GetValue<string>() is "unhealthy" or "degraded" ? $" — {e}" : "");
             text.AppendLine(line);
-            lines.Add(new JsonObject { ["name"] = s["name"]!.DeepClone(), ["state"] = s["state"]!.DeepClone(), ["lastError"] = s["lastError"]?.DeepClone() });
+            lines.Add((JsonNode)new JsonObject { ["name"] = s["name"]!.DeepClone(), ["state"] = s["state"]!.DeepClone(), ["lastError"] = s["lastError"]?.DeepClone() });
         }
 
         return Ok(text.ToString().TrimEnd(), new JsonObject { ["summary"] = summary.DeepClone(), ["servers"] = lines });
@@ -398,7 +398,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         {
             var status = ServerStatus(config, snapshot);
             status["check"] = new JsonArray([.. pings.Select(p => new JsonObject { ["replica"] = p.Replica, ["ok"] = p.Ok, ["ms"] = p.Ms is { } ms ? Math.Round(ms, 2) : null, ["error"] = p.Error })]);
-            results.Add(status);
+            results.Add((JsonNode)status);
             var ok = pings.Count(p => p.Ok);
             var detail = backend is null ? "disabled"
                 : ok == pings.Count ? $"{status["state"]}, ping {string.Join("/", pings.Select(p => Ms(JsonValue.Create(p.Ms))))} ms"
@@ -576,16 +576,21 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
 
     private static string Ms(JsonNode? value) => value is null ? "-" : value.GetValue<double>().ToString("0.##", CultureInfo.InvariantCulture);
 
+    // Source-generated metadata, not reflection: the proxy also runs as a NativeAOT build. (JsonArray.Add gets
+    // JsonNode arguments above for the same reason: Add<T> is the reflection-based overload.)
+    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<JsonObject> JsonObjectInfo =
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<JsonObject>)ModelContextProtocol.McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonObject));
+
     private static CallToolResult Ok(string text, JsonObject structured) => new()
     {
         Content = [new TextContentBlock { Text = text }],
-        StructuredContent = JsonSerializer.SerializeToElement(structured),
+        StructuredContent = JsonSerializer.SerializeToElement(structured, JsonObjectInfo),
     };
 
     private static CallToolResult Error(string message) => new()
     {
         Content = [new TextContentBlock { Text = message }],
-        StructuredContent = JsonSerializer.SerializeToElement(new JsonObject { ["ok"] = false, ["error"] = message }),
+        StructuredContent = JsonSerializer.SerializeToElement(new JsonObject { ["ok"] = false, ["error"] = message }, JsonObjectInfo),
         IsError = true,
     };
 }

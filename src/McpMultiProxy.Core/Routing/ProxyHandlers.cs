@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using McpMultiProxy.Backends;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Management;
@@ -17,7 +18,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
 {
     /// <summary><c>tools/list</c>.</summary>
     public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken) =>
-        new(request.Params?.Cursor is { } cursor ? catalog.Current.ToolsPage(cursor) : catalog.Current.ToolsResult);
+        new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).ToolsPage(cursor) : catalog.Current.ToolsResult);
 
     /// <summary><c>tools/call</c>.</summary>
     public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
@@ -33,14 +34,14 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
             return await management.InvokeAsync(p.Name, p.Arguments, cancellationToken).ConfigureAwait(false);
         }
 
-        var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = p.Meta };
+        var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
         return await ForwardAsync<CallToolRequestParams, CallToolResult>(route.Backend, RequestMethods.ToolsCall, forwarded, request.Server, route.Retryable, cancellationToken)
             .ConfigureAwait(false);
     }
 
     /// <summary><c>prompts/list</c>.</summary>
     public ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken) =>
-        new(request.Params?.Cursor is { } cursor ? catalog.Current.PromptsPage(cursor) : catalog.Current.PromptsResult);
+        new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).PromptsPage(cursor) : catalog.Current.PromptsResult);
 
     /// <summary><c>prompts/get</c>.</summary>
     public async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)
@@ -51,25 +52,25 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
             throw new McpProtocolException($"Unknown prompt '{p.Name}'. Call prompts/list to see the prompts served.", McpErrorCode.InvalidParams);
         }
 
-        var forwarded = new GetPromptRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = p.Meta };
+        var forwarded = new GetPromptRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
         return await ForwardAsync<GetPromptRequestParams, GetPromptResult>(route.Backend, RequestMethods.PromptsGet, forwarded, request.Server, true, cancellationToken)
             .ConfigureAwait(false);
     }
 
     /// <summary><c>resources/list</c>.</summary>
     public ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken) =>
-        new(request.Params?.Cursor is { } cursor ? catalog.Current.ResourcesPage(cursor) : catalog.Current.ResourcesResult);
+        new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).ResourcesPage(cursor) : catalog.Current.ResourcesResult);
 
     /// <summary><c>resources/templates/list</c>.</summary>
     public ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request, CancellationToken cancellationToken) =>
-        new(request.Params?.Cursor is { } cursor ? catalog.Current.TemplatesPage(cursor) : catalog.Current.TemplatesResult);
+        new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).TemplatesPage(cursor) : catalog.Current.TemplatesResult);
 
     /// <summary><c>resources/read</c>.</summary>
     public async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)
     {
         var p = request.Params ?? throw new McpProtocolException("resources/read needs params with a uri.", McpErrorCode.InvalidParams);
         var route = FindResource(p.Uri);
-        var forwarded = new ReadResourceRequestParams { Uri = route.OriginalUri, Meta = p.Meta };
+        var forwarded = new ReadResourceRequestParams { Uri = route.OriginalUri, Meta = ForwardMeta(p.Meta) };
         var result = await ForwardAsync<ReadResourceRequestParams, ReadResourceResult>(route.Backend, RequestMethods.ResourcesRead, forwarded, request.Server, true, cancellationToken)
             .ConfigureAwait(false);
         if (route.OriginalUri != p.Uri)
@@ -118,12 +119,6 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
         };
         var id = request.JsonRpcRequest.Id;
         var stream = request.Server;
-        await clients.SendTaggedAsync(
-            stream,
-            id,
-            NotificationMethods.SubscriptionsAcknowledgedNotification,
-            JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)).ConfigureAwait(false);
-
         clients.AddListener(stream, id, granted);
         var subscribed = new List<string>();
         try
@@ -133,6 +128,13 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
                 await SubscribeAsync(uri, stream, id, cancellationToken).ConfigureAwait(false);
                 subscribed.Add(uri);
             }
+
+            // Acknowledged once everything is in place, so nothing that happens after the client hears it is missed.
+            await clients.SendTaggedAsync(
+                stream,
+                id,
+                NotificationMethods.SubscriptionsAcknowledgedNotification,
+                JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions.GetTypeInfo<SubscriptionsAcknowledgedNotificationParams>())).ConfigureAwait(false);
 
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
@@ -198,9 +200,48 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
                 return new CompleteResult();
         }
 
-        var forwarded = new CompleteRequestParams { Ref = reference, Argument = p.Argument, Context = p.Context, Meta = p.Meta };
+        var forwarded = new CompleteRequestParams { Ref = reference, Argument = p.Argument, Context = p.Context, Meta = ForwardMeta(p.Meta) };
         return await ForwardAsync<CompleteRequestParams, CompleteResult>(backend, RequestMethods.CompletionComplete, forwarded, request.Server, true, cancellationToken)
             .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The client's <c>_meta</c> as it may reach a backend: its own keys (progress token, tracing, app data) pass;
+    /// the protocol's reserved <c>io.modelcontextprotocol/*</c> keys describe the client's session with the proxy
+    /// (its protocol era, capabilities, log level) and must not be mistaken for the proxy's session with the backend.
+    /// </summary>
+    internal static JsonObject? ForwardMeta(JsonObject? meta)
+    {
+        if (meta is null)
+        {
+            return null;
+        }
+
+        JsonObject? copy = null;
+        foreach (var (key, value) in meta)
+        {
+            if (!key.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal))
+            {
+                (copy ??= [])[key] = value?.DeepClone();
+            }
+        }
+
+        return copy;
+    }
+
+    /// <summary>
+    /// A backend's JSON-RPC error goes to the client as the backend sent it, without the SDK's "Request failed
+    /// (remote)" prefix. Codes that describe the proxy's own session with the backend (protocol version,
+    /// capabilities, headers) would mislead the client about its session with the proxy, so they become internal
+    /// errors that name the backend.
+    /// </summary>
+    private static McpProtocolException PassThrough(string backend, McpProtocolException ex)
+    {
+        const string Prefix = "Request failed (remote): ";
+        var message = ex.Message.StartsWith(Prefix, StringComparison.Ordinal) ? ex.Message[Prefix.Length..] : ex.Message;
+        return ex.ErrorCode is McpErrorCode.MissingRequiredClientCapability or McpErrorCode.UnsupportedProtocolVersion or McpErrorCode.HeaderMismatch
+            ? new McpProtocolException($"Server '{backend}' refused the request: {message}", McpErrorCode.InternalError)
+            : new McpProtocolException(message, ex.ErrorCode);
     }
 
     private ResourceRoute FindResource(string uri) =>
@@ -220,6 +261,10 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
         catch (BackendUnavailableException ex)
         {
             throw new McpProtocolException(ex.Message, McpErrorCode.InternalError);
+        }
+        catch (McpProtocolException ex)
+        {
+            throw PassThrough(backendName, ex);
         }
         catch (BackendTimeoutException ex)
         {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Reflection;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Cli;
 using McpMultiProxy.Configuration;
@@ -125,8 +124,9 @@ internal static class ProxyHost
     internal static (string Command, string[] Prefix) SelfCommand()
     {
         var process = Environment.ProcessPath ?? "dotnet";
-        var entry = Assembly.GetEntryAssembly()?.Location;
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" && entry is { Length: > 0 } ? (process, [entry]) : (process, []);
+        // Not Assembly.Location: it is empty in a NativeAOT build (where the process is the program itself anyway).
+        var entry = Path.Combine(AppContext.BaseDirectory, $"{typeof(ProxyHost).Assembly.GetName().Name}.dll");
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" && File.Exists(entry) ? (process, [entry]) : (process, []);
     }
 
     private static void AddServices(IServiceCollection services, ProxyStartup startup, ProxyRunOptions options)

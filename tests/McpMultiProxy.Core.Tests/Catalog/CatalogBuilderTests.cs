@@ -146,16 +146,27 @@ public sealed class CatalogBuilderTests
     }
 
     [Fact]
-    public void ToolsPage_ForeignOrStaleCursor_IsInvalidParams()
+    public void ForCursor_ListChangedWhilePaging_FinishesOnTheSnapshotItStartedOn()
     {
-        var tools = Enumerable.Range(0, 5).Select(i => T($"t{i}")).ToArray();
+        var catalog = new ProxyCatalog();
         var small = ProxySettings.Default with { PageSize = 2 };
-        var first = CatalogBuilder.Build([Source("a", null, tools)], [], small);
-        var changed = CatalogBuilder.Build([Source("a", null, [.. tools, T("new")])], [], small);
+        var tools = Enumerable.Range(0, 5).Select(i => T($"t{i}")).ToArray();
+        catalog.Publish(CatalogBuilder.Build([Source("a", null, tools)], [], small));
+        var first = catalog.Current.ToolsResult;
+        catalog.Publish(CatalogBuilder.Build([Source("a", null, [T("new"), .. tools])], [], small));
 
-        var foreign = Assert.Throws<ModelContextProtocol.McpProtocolException>(() => first.ToolsPage("backend-cursor-123"));
+        var second = catalog.ForCursor(first.NextCursor!).ToolsPage(first.NextCursor!);
+
+        Assert.Equal(["a__t2", "a__t3"], second.Tools.Select(t => t.Name));
+    }
+
+    [Fact]
+    public void ToolsPage_ForeignCursor_IsInvalidParams()
+    {
+        var catalog = new ProxyCatalog();
+        catalog.Publish(CatalogBuilder.Build([Source("a", null, T("x"))], [], ProxySettings.Default));
+        var foreign = Assert.Throws<ModelContextProtocol.McpProtocolException>(() => catalog.ForCursor("backend-cursor-123"));
         Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, foreign.ErrorCode);
-        var stale = Assert.Throws<ModelContextProtocol.McpProtocolException>(() => changed.ToolsPage(first.ToolsResult.NextCursor!));
-        Assert.Contains("changed", stale.Message, StringComparison.Ordinal);
+        Assert.Throws<ModelContextProtocol.McpProtocolException>(() => catalog.ForCursor(Convert.ToBase64String("mmp:999:0"u8)));
     }
 }

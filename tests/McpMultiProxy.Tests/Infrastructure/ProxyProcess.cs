@@ -59,7 +59,7 @@ public sealed class ProxyProcess : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ChildProcess.StartupTimeout);
             var transport = new StreamClientTransport(process.StandardInput, process.StandardOutput);
-            var client = await McpClient.CreateAsync(transport, clientOptions, loggerFactory: null, timeout.Token);
+            var client = await McpClient.CreateAsync(transport, clientOptions ?? McpTestClient.NewOptions(), loggerFactory: null, timeout.Token);
             return new ProxyProcess(process, client, url: null);
         }
         catch (Exception ex)
@@ -114,7 +114,7 @@ public sealed class ProxyProcess : IAsyncDisposable
                 Endpoint = Url ?? throw new InvalidOperationException("The proxy was started in stdio mode; use Client."),
                 TransportMode = HttpTransportMode.StreamableHttp,
             }),
-            options,
+            options ?? McpTestClient.NewOptions(),
             loggerFactory: null,
             cancellationToken);
 

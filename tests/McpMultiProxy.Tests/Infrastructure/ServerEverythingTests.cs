@@ -9,10 +9,12 @@ namespace McpMultiProxy.Tests.Infrastructure;
 public sealed class ServerEverythingTests
 {
     // server-everything asks for roots/list as soon as the session starts; answer like a client without roots.
-    private static McpClientOptions ClientOptions() => new()
+    private static McpClientOptions ClientOptions()
     {
-        Handlers = new McpClientHandlers { RootsHandler = (_, _) => ValueTask.FromResult(new ListRootsResult { Roots = [] }) },
-    };
+        var options = NewOptions();
+        options.Handlers.RootsHandler = (_, _) => ValueTask.FromResult(new ListRootsResult { Roots = [] });
+        return options;
+    }
 
     [ServerEverythingFact]
     public async Task Stdio_CallEcho_Answers()

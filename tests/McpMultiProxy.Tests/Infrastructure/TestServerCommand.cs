@@ -32,5 +32,5 @@ public static class TestServerCommand
         McpClientOptions? options = null,
         Action<string>? stderr = null,
         CancellationToken cancellationToken = default) =>
-        await McpClient.CreateAsync(CreateStdioTransport(flags, stderr), options, loggerFactory: null, cancellationToken);
+        await McpClient.CreateAsync(CreateStdioTransport(flags, stderr), options ?? McpTestClient.NewOptions(), loggerFactory: null, cancellationToken);
 }

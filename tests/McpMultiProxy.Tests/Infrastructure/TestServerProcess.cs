@@ -42,7 +42,7 @@ public sealed class TestServerProcess : IAsyncDisposable
     public Task<McpClient> ConnectAsync(McpClientOptions? options = null, CancellationToken cancellationToken = default) =>
         McpClient.CreateAsync(
             new HttpClientTransport(new HttpClientTransportOptions { Endpoint = Url, TransportMode = HttpTransportMode.StreamableHttp }),
-            options,
+            options ?? McpTestClient.NewOptions(),
             loggerFactory: null,
             cancellationToken);
 

@@ -29,19 +29,13 @@ public sealed class TestServerServerToClientTests
     public async Task ElicitRootsAndLog_ReachTheClient(string? protocolVersion)
     {
         using var cts = new CancellationTokenSource(TestTimeout);
-        var options = new McpClientOptions
+        var options = NewOptions(protocolVersion);
+        options.Handlers.ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
         {
-            ProtocolVersion = protocolVersion,
-            Handlers = new McpClientHandlers
-            {
-                ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
-                {
-                    Action = "accept",
-                    Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement($"yes to {request?.Message}") },
-                }),
-                RootsHandler = (_, _) => ValueTask.FromResult(new ListRootsResult { Roots = [new Root { Uri = "file:///tmp/a", Name = "a" }] }),
-            },
-        };
+            Action = "accept",
+            Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement($"yes to {request?.Message}") },
+        });
+        options.Handlers.RootsHandler = (_, _) => ValueTask.FromResult(new ListRootsResult { Roots = [new Root { Uri = "file:///tmp/a", Name = "a" }] });
         await using var connection = await ConnectAsync("stdio", options, cts.Token);
         var logged = new TaskCompletionSource<LoggingMessageNotificationParams>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var registration = connection.Client.RegisterNotificationHandler(
@@ -71,7 +65,7 @@ public sealed class TestServerServerToClientTests
         using var cts = new CancellationTokenSource(TestTimeout);
         // In a 2026-07-28 session the SDK sends list_changed only on a subscriptions/listen stream the client
         // opened; an initialize-handshake session gets it broadcast. Pin the handshake era.
-        await using var connection = await ConnectAsync(transport, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var connection = await ConnectAsync(transport, NewOptions("2025-11-25"), cts.Token);
         var listChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var registration = connection.Client.RegisterNotificationHandler(
             NotificationMethods.ToolListChangedNotification,
@@ -93,7 +87,7 @@ public sealed class TestServerServerToClientTests
     public async Task Bump_SendsResourceUpdatedToSubscribers()
     {
         using var cts = new CancellationTokenSource(TestTimeout);
-        await using var connection = await ConnectAsync("stdio", new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var connection = await ConnectAsync("stdio", NewOptions("2025-11-25"), cts.Token);
         var updated = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await connection.Client.SubscribeToResourceAsync(
             "test://delta/counter",
