@@ -119,7 +119,11 @@ internal static class ProxyHost
             throw new ConfigException(clashes.Select(n => $"server name '{n}' is given more than once (command line and/or config file); give each server a unique name.").ToList());
         }
 
-        return new ProxyStartup(config with { Servers = [.. config.Servers, .. extra] }, [.. extra.Select(s => s.Name)], store);
+        var allowStdioAdd = options.AllowStdioAdd;
+        return new ProxyStartup(config with { Servers = [.. config.Servers, .. extra] }, [.. extra.Select(s => s.Name)], store)
+        {
+            ReloadOverrides = c => allowStdioAdd ? c with { Settings = c.Settings with { AllowStdioAdd = true } } : c,
+        };
     }
 
     private static BackendConfig DemoBackend(string kind, string description)
@@ -152,7 +156,8 @@ internal static class ProxyHost
             services.AddHostedService<StdioFrontend>();
         }
 
-        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        // Room for the drain (proxy.shutdownGraceSeconds) and then for every backend's stop (stdin, TERM, KILL).
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(startup.Config.Settings.ShutdownGraceSeconds + 15));
     }
 
     private static void ConfigureServerOptions(IServiceCollection services)
