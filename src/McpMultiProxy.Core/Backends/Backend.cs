@@ -220,7 +220,8 @@ public sealed class Backend : IAsyncDisposable
         return ready;
     }
 
-    private string DescribeUnavailable()
+    /// <summary>Why no replica can take a call now: still starting, or the last error and the next reconnect.</summary>
+    internal string DescribeUnavailable()
     {
         var statuses = _replicas.Select(r => r.Status()).ToList();
         if (statuses.All(s => s.State == HealthState.Starting))
