@@ -28,6 +28,9 @@ internal sealed record FrontDoorPolicy
     /// <summary>The token clients must present, or null when none is required.</summary>
     public BearerToken? Token { get; init; }
 
+    /// <summary>Where the token is kept (full path), or null.</summary>
+    public string? TokenFile { get; init; }
+
     /// <summary>Largest request body, in bytes (413 beyond).</summary>
     public long MaxMessageBytes { get; init; } = SecuritySettings.DefaultMaxMessageBytes;
 
