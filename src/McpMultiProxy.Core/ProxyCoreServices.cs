@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using McpMultiProxy.Backends;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Configuration;
@@ -5,6 +6,7 @@ using McpMultiProxy.Health;
 using McpMultiProxy.Management;
 using McpMultiProxy.Routing;
 using McpMultiProxy.Security;
+using McpMultiProxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -63,6 +65,16 @@ public static class ProxyCoreServices
         });
         services.AddSingleton<IBackendRegistry>(sp => sp.GetRequiredService<BackendRegistry>());
         services.AddSingleton(sp => new ManagementService(sp.GetRequiredService<BackendRegistry>(), sp.GetRequiredService<ProxyCatalog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SecretValues>()));
+        services.AddSingleton<EventLog>();
+        services.AddSingleton<ToolUsage>();
+        services.AddSingleton(sp => new BackendWatcher(sp.GetRequiredService<IBackendRegistry>(), sp.GetRequiredService<EventLog>(), sp.GetRequiredService<ToolUsage>()));
+        services.AddSingleton(sp => new ProxyTelemetry(
+            sp.GetService<IMeterFactory>(),
+            sp.GetRequiredService<IBackendRegistry>(),
+            sp.GetRequiredService<ClientSessions>(),
+            sp.GetRequiredService<ToolUsage>(),
+            sp.GetRequiredService<EventLog>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProxyHandlers>();
         services.AddHostedService<RegistryLifetime>();
         services.AddSingleton<HealthMonitor>();
@@ -71,7 +83,8 @@ public static class ProxyCoreServices
     }
 
     /// <summary>Starts every backend with the host, in parallel, and stops them (children included) when the host stops.</summary>
-    private sealed class RegistryLifetime(BackendRegistry registry) : IHostedService
+    /// <remarks>The event watcher is created first (it subscribes when created), so that it sees the backends come up.</remarks>
+    private sealed class RegistryLifetime(BackendRegistry registry, BackendWatcher watcher) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
@@ -79,6 +92,10 @@ public static class ProxyCoreServices
             return Task.CompletedTask;
         }
 
-        public async Task StopAsync(CancellationToken cancellationToken) => await registry.DisposeAsync().ConfigureAwait(false);
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            await registry.DisposeAsync().ConfigureAwait(false);
+            watcher.Dispose();
+        }
     }
 }

@@ -38,6 +38,7 @@ public sealed partial class Replica : IAsyncDisposable
         _services = services;
         _backoff = backoff;
         _logger = services.LoggerFactory.CreateLogger<Replica>();
+        Stats = new BackendStats(services.TimeProvider);
     }
 
     /// <summary>Raised when state or lists change.</summary>
@@ -50,10 +51,13 @@ public sealed partial class Replica : IAsyncDisposable
     public string Target => _config.Transport == BackendTransport.Stdio ? _config.DisplayTarget : Redaction.RedactUrl(_config.Urls[Index]);
 
     /// <summary>Counters and response times.</summary>
-    public BackendStats Stats { get; } = new();
+    public BackendStats Stats { get; }
 
     /// <summary>Current state.</summary>
     public HealthState State => _state;
+
+    /// <summary>Times the session was lost and rebuilt.</summary>
+    public int Restarts => Volatile.Read(ref _restarts);
 
     /// <summary>The live session, or null while disconnected.</summary>
     internal BackendSession? Session => _session;

@@ -143,11 +143,13 @@ public static class CatalogBuilder
             }
         }
 
+        // IList<T> (as in the list results), not List<T>: the SDK's source-generated metadata has those, so the
+        // fingerprint needs no reflection (the proxy also runs as a NativeAOT build).
         var fingerprint = new CatalogFingerprint(
-            Hash(tools, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(List<Tool>))),
-            Hash(prompts, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(List<Prompt>))),
-            Hash(resources, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(List<Resource>)))
-                + Hash(templates.Select(t => t.Served).ToList(), McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(List<ResourceTemplate>))));
+            Hash(tools, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IList<Tool>))),
+            Hash(prompts, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IList<Prompt>))),
+            Hash(resources, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IList<Resource>)))
+                + Hash(templates.Select(t => t.Served).ToList(), McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IList<ResourceTemplate>))));
 
         return new CatalogSnapshot(
             tools,

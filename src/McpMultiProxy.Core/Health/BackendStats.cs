@@ -2,12 +2,18 @@ namespace McpMultiProxy.Health;
 
 /// <summary>
 /// Counters and response times of one backend replica. Thread-safe; cheap on the call path
-/// (interlocked counters and a small ring of recent samples).
+/// (interlocked counters, a small ring of recent samples and a ring of per-interval totals for charts).
 /// </summary>
 public sealed class BackendStats
 {
+    /// <summary>How many history intervals are kept: with <see cref="HistoryInterval"/> of 5 s, the last 15 minutes.</summary>
+    public const int HistoryLength = 180;
+
     private const int Window = 256;
+    internal const long HistoryIntervalMs = 5000;
     private readonly double[] _samples = new double[Window];
+    private readonly HistoryPoint[] _history = new HistoryPoint[HistoryLength];
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private long _sampleCount;
     private double _totalMs;
@@ -16,6 +22,12 @@ public sealed class BackendStats
     private long _timeouts;
     private long _inFlight;
     private int _consecutiveFailures;
+
+    /// <summary>Creates empty stats; <paramref name="time"/> places samples in history intervals (the system clock when null).</summary>
+    public BackendStats(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+
+    /// <summary>Width of one interval of <see cref="History"/>.</summary>
+    public static TimeSpan HistoryInterval { get; } = TimeSpan.FromMilliseconds(HistoryIntervalMs);
 
     /// <summary>Calls forwarded.</summary>
     public long Calls => Interlocked.Read(ref _calls);
@@ -64,7 +76,7 @@ public sealed class BackendStats
                 break;
         }
 
-        RecordLatency(elapsedMs);
+        RecordLatency(elapsedMs, call: true, failed: outcome != CallOutcome.Success);
     }
 
     /// <summary>Records a ping result.</summary>
@@ -73,11 +85,15 @@ public sealed class BackendStats
         if (failed)
         {
             Interlocked.Increment(ref _consecutiveFailures);
+            lock (_lock)
+            {
+                CurrentInterval().Errors++;
+            }
         }
         else
         {
             Volatile.Write(ref _consecutiveFailures, 0);
-            RecordLatency(elapsedMs);
+            RecordLatency(elapsedMs, call: false, failed: false);
         }
     }
 
@@ -111,15 +127,100 @@ public sealed class BackendStats
         return new StatsSnapshot(Calls, Errors, Timeouts, InFlight, ConsecutiveFailures, last, avg, p95);
     }
 
-    private void RecordLatency(double ms)
+    /// <summary>
+    /// Per-interval totals of calls and pings over the last <see cref="HistoryLength"/> intervals, oldest first;
+    /// intervals without any sample are left out.
+    /// </summary>
+    public IReadOnlyList<HistoryPoint> History()
+    {
+        var oldest = Slot() - HistoryLength + 1;
+        var points = new List<HistoryPoint>();
+        lock (_lock)
+        {
+            foreach (var point in _history)
+            {
+                if (point.Slot >= oldest && (point.Samples > 0 || point.Errors > 0))
+                {
+                    points.Add(point);
+                }
+            }
+        }
+
+        points.Sort((a, b) => a.Slot.CompareTo(b.Slot));
+        return points;
+    }
+
+    private void RecordLatency(double ms, bool call, bool failed)
     {
         lock (_lock)
         {
             _samples[(int)(_sampleCount % Window)] = ms;
             _sampleCount++;
             _totalMs += ms;
+            ref var point = ref CurrentInterval();
+            point.Samples++;
+            point.TotalMs += ms;
+            point.MaxMs = Math.Max(point.MaxMs, ms);
+            point.Calls += call ? 1 : 0;
+            point.Errors += failed ? 1 : 0;
         }
     }
+
+    private long Slot() => _time.GetUtcNow().ToUnixTimeMilliseconds() / HistoryIntervalMs;
+
+    /// <summary>The history slot of now, cleared if it last held an older interval. Call under the lock.</summary>
+    private ref HistoryPoint CurrentInterval()
+    {
+        var slot = Slot();
+        ref var point = ref _history[(int)(slot % HistoryLength)];
+        if (point.Slot != slot)
+        {
+            point = new HistoryPoint { Slot = slot };
+        }
+
+        return ref point;
+    }
+}
+
+/// <summary>
+/// Totals of one history interval: calls, failed calls and pings, and the response times of calls and pings
+/// alike (so that an idle backend still shows how fast it answers its health pings).
+/// </summary>
+public record struct HistoryPoint
+{
+    /// <summary>The interval's number: its start in Unix milliseconds divided by the interval width.</summary>
+    public long Slot { get; set; }
+
+    /// <summary>Calls finished in the interval.</summary>
+    public int Calls { get; set; }
+
+    /// <summary>Calls and pings that failed in the interval.</summary>
+    public int Errors { get; set; }
+
+    /// <summary>Response times recorded (calls and successful pings).</summary>
+    public int Samples { get; set; }
+
+    /// <summary>Sum of those response times, in milliseconds.</summary>
+    public double TotalMs { get; set; }
+
+    /// <summary>The slowest of them, in milliseconds.</summary>
+    public double MaxMs { get; set; }
+
+    /// <summary>When the interval started.</summary>
+    public readonly DateTimeOffset Start => DateTimeOffset.FromUnixTimeMilliseconds(Slot * BackendStats.HistoryIntervalMs);
+
+    /// <summary>Mean response time, or null without samples.</summary>
+    public readonly double? AverageMs => Samples == 0 ? null : TotalMs / Samples;
+
+    /// <summary>Adds another replica's totals for the same interval.</summary>
+    public readonly HistoryPoint Plus(HistoryPoint other) => this with
+    {
+        Calls = Calls + other.Calls,
+        Errors = Errors + other.Errors,
+        Samples = Samples + other.Samples,
+        TotalMs = TotalMs + other.TotalMs,
+        MaxMs = Math.Max(MaxMs, other.MaxMs),
+    };
 }
 
 /// <summary>How a forwarded call ended.</summary>

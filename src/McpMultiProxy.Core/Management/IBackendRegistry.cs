@@ -55,3 +55,14 @@ public sealed class ManagementException : Exception
     {
     }
 }
+
+/// <summary>Readings of a registry that several views share.</summary>
+public static class BackendRegistryReadings
+{
+    /// <summary>
+    /// The state of a configured backend: its live state, <c>disabled</c> when turned off, <c>starting</c> when enabled
+    /// but not started yet (the moment between a config change and its backend's creation).
+    /// </summary>
+    public static Health.HealthState StateOf(this IBackendRegistry registry, BackendConfig config) =>
+        registry.Live(config.Name)?.State ?? (config.Enabled ? Health.HealthState.Starting : Health.HealthState.Disabled);
+}

@@ -63,7 +63,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         {
             if (only is null || backend.Name == only)
             {
-                servers.Add(ServerStatus(backend, snapshot));
+                servers.Add((JsonNode)ServerStatus(backend, snapshot));
             }
         }
 
@@ -295,7 +295,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             var line = $"{s!["name"]}: {s["state"]}" + (s["responseMs"]!["average"] is { } avg ? $", avg {Ms(avg)} ms" : "")
                 + (s["lastError"] is { } e && s["state"]!.GetValue<string>() is "unhealthy" or "degraded" ? $" — {e}" : "");
             text.AppendLine(line);
-            lines.Add(new JsonObject { ["name"] = s["name"]!.DeepClone(), ["state"] = s["state"]!.DeepClone(), ["lastError"] = s["lastError"]?.DeepClone() });
+            lines.Add((JsonNode)new JsonObject { ["name"] = s["name"]!.DeepClone(), ["state"] = s["state"]!.DeepClone(), ["lastError"] = s["lastError"]?.DeepClone() });
         }
 
         return Ok(text.ToString().TrimEnd(), new JsonObject { ["summary"] = summary.DeepClone(), ["servers"] = lines });
@@ -320,7 +320,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         {
             var status = ServerStatus(config, snapshot);
             status["check"] = new JsonArray([.. pings.Select(p => new JsonObject { ["replica"] = p.Replica, ["ok"] = p.Ok, ["ms"] = p.Ms is { } ms ? Math.Round(ms, 2) : null, ["error"] = p.Error })]);
-            results.Add(status);
+            results.Add((JsonNode)status);
             var ok = pings.Count(p => p.Ok);
             var detail = backend is null ? "disabled"
                 : ok == pings.Count ? $"{status["state"]}, ping {string.Join("/", pings.Select(p => Ms(JsonValue.Create(p.Ms))))} ms"

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using McpMultiProxy.Backends;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Management;
+using McpMultiProxy.Telemetry;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -14,16 +15,22 @@ namespace McpMultiProxy.Routing;
 /// resource reads, completions and subscriptions are routed to the owning backend with its own names.
 /// This is the one boundary where backend failures become MCP errors that name the backend and the reason.
 /// </summary>
-public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry, ManagementService management, ClientSessions clients)
+public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry, ManagementService management, ClientSessions clients, ProxyTelemetry? telemetry = null)
 {
     /// <summary><c>tools/list</c>.</summary>
     public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken) =>
         new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).ToolsPage(cursor) : catalog.Current.ToolsResult);
 
     /// <summary><c>tools/call</c>.</summary>
-    public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    public ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
+        CallToolAsync(request.Params ?? throw new McpProtocolException("tools/call needs params with a tool name.", McpErrorCode.InvalidParams), request.Server, cancellationToken);
+
+    /// <summary>
+    /// Calls a served tool by its served name, as <c>tools/call</c> does; <paramref name="caller"/> is the client session
+    /// making the call, or null for a call made by the proxy itself (the admin API).
+    /// </summary>
+    public async ValueTask<CallToolResult> CallToolAsync(CallToolRequestParams p, McpServer? caller, CancellationToken cancellationToken)
     {
-        var p = request.Params ?? throw new McpProtocolException("tools/call needs params with a tool name.", McpErrorCode.InvalidParams);
         if (!catalog.Current.ToolRoutes.TryGetValue(p.Name, out var route))
         {
             throw new McpProtocolException($"Unknown tool '{p.Name}'. Call tools/list to see the tools served (names are 'server__tool').", McpErrorCode.InvalidParams);
@@ -35,7 +42,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
         }
 
         var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
-        return await ForwardAsync<CallToolRequestParams, CallToolResult>(route.Backend, RequestMethods.ToolsCall, forwarded, request.Server, route.Retryable, cancellationToken)
+        return await ForwardAsync<CallToolRequestParams, CallToolResult>(route.Backend, RequestMethods.ToolsCall, forwarded, caller, route.Retryable, cancellationToken, route.OriginalName)
             .ConfigureAwait(false);
     }
 
@@ -134,7 +141,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
                 stream,
                 id,
                 NotificationMethods.SubscriptionsAcknowledgedNotification,
-                JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)).ConfigureAwait(false);
+                JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions.GetTypeInfo<SubscriptionsAcknowledgedNotificationParams>())).ConfigureAwait(false);
 
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
@@ -248,27 +255,52 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
         catalog.Current.FindResource(uri)
             ?? throw new McpProtocolException($"Unknown resource '{uri}': no server behind the proxy lists it. Call resources/list or resources/templates/list.", McpErrorCode.ResourceNotFound);
 
-    private async Task<TResult> ForwardAsync<TParams, TResult>(string backendName, string method, TParams parameters, McpServer? caller, bool retryable, CancellationToken cancellationToken)
+    private async Task<TResult> ForwardAsync<TParams, TResult>(
+        string backendName, string method, TParams parameters, McpServer? caller, bool retryable, CancellationToken cancellationToken, string? tool = null)
         where TParams : RequestParams
         where TResult : notnull
     {
         var backend = registry.Live(backendName)
             ?? throw new McpProtocolException($"Server '{backendName}' is unavailable: it is disabled or was removed.", McpErrorCode.InternalError);
+        var call = telemetry?.Start(backendName, method, tool) ?? default;
         try
         {
-            return await backend.SendAsync<TParams, TResult>(method, parameters, caller, retryable, cancellationToken).ConfigureAwait(false);
+            var result = await backend.SendAsync<TParams, TResult>(method, parameters, caller, retryable, cancellationToken).ConfigureAwait(false);
+            if (result is CallToolResult { IsError: true } failed)
+            {
+                call.Complete(CallStatus.ToolError, ProxyTelemetry.ErrorText(failed));
+            }
+            else
+            {
+                call.Complete(CallStatus.Ok);
+            }
+
+            return result;
         }
         catch (BackendUnavailableException ex)
         {
+            call.Complete(CallStatus.Unavailable, ex.Message);
             throw new McpProtocolException(ex.Message, McpErrorCode.InternalError);
         }
         catch (McpProtocolException ex)
         {
+            call.Complete(CallStatus.Error, ex.Message);
             throw PassThrough(backendName, ex);
         }
         catch (BackendTimeoutException ex)
         {
+            call.Complete(CallStatus.Timeout, ex.Message);
             throw new McpProtocolException(ex.Message, McpErrorCode.InternalError);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            call.Complete(CallStatus.Cancelled);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            call.Complete(CallStatus.Error, ex.Message);
+            throw;
         }
     }
 }

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Reflection;
+using McpMultiProxy.Admin;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Cli;
 using McpMultiProxy.Configuration;
@@ -47,11 +49,15 @@ internal static class ProxyHost
                 t.RunSessionHandler = RunHttpSessionAsync;
             });
             ConfigureServerOptions(builder.Services);
+            builder.Services.AddProxyObservability(prometheus: true);
             var app = builder.Build();
 
             // First in the pipeline: everything on this listener (MCP, admin API, console, metrics) is behind it.
             app.UseFrontDoor(policy, address, tokenCreated, tokenWarning);
             app.MapMcp("/mcp");
+            app.MapAdminApi();
+            app.MapWebConsole();
+            app.MapPrometheusScrapingEndpoint();
             host = app;
         }
         else
@@ -60,6 +66,7 @@ internal static class ProxyHost
             ConfigureLogging(builder.Logging, options);
             AddServices(builder.Services, startup, options);
             ConfigureServerOptions(builder.Services);
+            builder.Services.AddProxyObservability(prometheus: false);
             host = builder.Build();
         }
 
@@ -132,8 +139,9 @@ internal static class ProxyHost
     internal static (string Command, string[] Prefix) SelfCommand()
     {
         var process = Environment.ProcessPath ?? "dotnet";
-        var entry = Assembly.GetEntryAssembly()?.Location;
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" && entry is { Length: > 0 } ? (process, [entry]) : (process, []);
+        // Not Assembly.Location: it is empty in a NativeAOT build (where the process is the program itself anyway).
+        var entry = Path.Combine(AppContext.BaseDirectory, $"{typeof(ProxyHost).Assembly.GetName().Name}.dll");
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" && File.Exists(entry) ? (process, [entry]) : (process, []);
     }
 
     private static void AddServices(IServiceCollection services, ProxyStartup startup, ProxyRunOptions options)
@@ -202,6 +210,7 @@ internal static class ProxyHost
         {
             var endpoint = address.Replace("[::1]", "localhost", StringComparison.Ordinal).TrimEnd('/') + "/mcp";
             error.WriteLine($"MCP endpoint: {endpoint}");
+            error.WriteLine($"Web console: {endpoint[..^"/mcp".Length]}/  (admin API: /api, metrics: /metrics)");
         }
 
         if (options.Stdio)

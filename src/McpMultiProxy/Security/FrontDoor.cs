@@ -152,7 +152,8 @@ internal static partial class FrontDoor
 
     /// <summary>What a client must add to reach the endpoint, for the welcome text; empty without a token.</summary>
     public static string ClientHint(FrontDoorPolicy policy) =>
-        policy.Token is null ? "" : $"Every HTTP request needs the header 'Authorization: Bearer <token>'; the token is in {policy.TokenFile} (it is never printed).";
+        policy.Token is null ? "" : $"Every HTTP request needs the header 'Authorization: Bearer <token>'; the token is in {policy.TokenFile} (it is never printed). " +
+            "The web console takes it once as <console address>/#token=<token>.";
 
     private static IEnumerable<string> Split(string? list) =>
         list?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
