@@ -41,6 +41,7 @@ internal static partial class AdminApi
         "POST   /api/backends/{name}/enable     enable it",
         "POST   /api/backends/{name}/disable    disable it",
         "POST   /api/backends/{name}/check      ping it now",
+        "POST   /api/backends/{name}/approve    serve again its tools withheld since their definition changed: {\"tool\"} for one, {} for all",
         "GET    /api/backends/{name}/tools      its tools as served",
         "GET    /api/backends/{name}/prompts    its prompts as served",
         "GET    /api/backends/{name}/resources  its resources and resource templates as served",
@@ -87,6 +88,7 @@ internal static partial class AdminApi
             Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, "disable", name, null, ct));
         api.MapPost("/backends/{name}/check", (string name, ManagementService management, BackendRegistry registry, CancellationToken ct) =>
             Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, "health", name, null, ct));
+        api.MapPost("/backends/{name}/approve", ApproveAsync);
         api.MapGet("/backends/{name}/tools", (string name, BackendRegistry registry, ProxyCatalog catalog) =>
             Known(registry, name) ?? Json(BackendTools(catalog.Current, name)));
         api.MapGet("/backends/{name}/prompts", (string name, BackendRegistry registry, ProxyCatalog catalog) =>
@@ -160,6 +162,24 @@ internal static partial class AdminApi
         }
 
         return await ManageAsync(management, "add", null, body, ct, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> ApproveAsync(string name, HttpRequest request, ManagementService management, BackendRegistry registry, CancellationToken ct)
+    {
+        if (name != "all" && Known(registry, name) is { } missing)
+        {
+            return missing;
+        }
+
+        var (body, problem) = request.ContentLength is 0 ? ([], null) : await ReadObjectAsync(request, "{\"tool\": \"search\"} or {}", ct).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        return body!.Keys.FirstOrDefault(k => k != "tool") is { } unknown
+            ? Error(StatusCodes.Status400BadRequest, $"unknown field '{unknown}': approve takes 'tool' (or nothing, for all of the server's withheld tools).")
+            : await ManageAsync(management, "approve", name, body, ct).ConfigureAwait(false);
     }
 
     private static async Task<IResult> ManageAsync(

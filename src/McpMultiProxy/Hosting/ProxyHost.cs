@@ -32,7 +32,7 @@ internal static class ProxyHost
         {
             var address = ListenAddress.Parse(httpAddress);
             var policy = FrontDoor.CreatePolicy(address, options, startup.Config.Settings.Security, out var tokenCreated, out var tokenWarning);
-            clientHint = FrontDoor.ClientHint(policy, options.TokenFile ?? startup.Config.Settings.Security.TokenFile);
+            clientHint = FrontDoor.ClientHint(policy);
             var builder = WebApplication.CreateSlimBuilder();
             ConfigureLogging(builder.Logging, options);
             builder.WebHost.ConfigureKestrel(k =>
@@ -53,7 +53,7 @@ internal static class ProxyHost
             var app = builder.Build();
 
             // First in the pipeline: everything on this listener (MCP, admin API, console, metrics) is behind it.
-            app.UseFrontDoor(policy, address, options.TokenFile ?? startup.Config.Settings.Security.TokenFile, tokenCreated, tokenWarning);
+            app.UseFrontDoor(policy, address, tokenCreated, tokenWarning);
             app.MapMcp("/mcp");
             app.MapAdminApi();
             app.MapWebConsole();

@@ -57,7 +57,7 @@ internal sealed partial class FrontDoorMiddleware(RequestDelegate next, FrontDoo
             }
         }
 
-        if (policy.Token is { } token && !token.Matches(request.Headers.Authorization))
+        if (policy.Token is { } token && !token.Matches(request.Headers.Authorization) && !policy.IsPublicFile(request))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await RefuseAsync(context, StatusCodes.Status401Unauthorized, JsonBodyGuard.InvalidRequest,
