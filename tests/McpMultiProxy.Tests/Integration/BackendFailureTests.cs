@@ -58,7 +58,14 @@ public sealed class BackendFailureTests
         Assert.True(refusedAfter < FailFast, $"the call to the dead backend took {refusedAfter}");
         Assert.Equal("beta: still here", Text(other));
         Assert.True(otherAfter < FailFast, $"the call to the live backend took {otherAfter}");
-        Assert.DoesNotContain(await client.ToolNamesAsync(cts.Token), t => t.StartsWith("alpha__", StringComparison.Ordinal));
+
+        // Its tools are withdrawn once the withdraw grace (proxy.withdrawGraceSeconds, 5 s) has passed.
+        var withdrawDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await client.ToolNamesAsync(cts.Token)).Any(t => t.StartsWith("alpha__", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < withdrawDeadline, "alpha's tools were not withdrawn after the grace period");
+            await Task.Delay(200, cts.Token);
+        }
 
         await using var revived = await TestServerProcess.StartOnPortAsync(alpha.Url.Port, "--name", "alpha");
         var back = await client.WaitForStateAsync("alpha", "healthy");
