@@ -23,7 +23,6 @@ public sealed class ManageToolTests(ManageToolTests.Fixture fixture) : IClassFix
         { """{"action":"remove"}""", ["manage remove: 'name' is required", "'list' shows them"] },
         { """{"action":"disable"}""", ["manage disable: 'name' is required"] },
         { """{"action":"enable","name":""}""", ["manage enable: 'name' is required"] },
-        { """{"action":"add","name":"alpha","url":"{spare}"}""", ["a server named 'alpha' already exists", "Choose another name"] },
         { """{"action":"add","name":"gamma","url":"not a url"}""", ["'not a url' is not a valid URL", "http://host:port/path"] },
         { """{"action":"add","name":"gamma","url":"ftp://127.0.0.1/mcp"}""", ["is not a valid URL", "http://host:port/path"] },
         { """{"action":"add","name":"gamma"}""", ["give 'url'", "http://127.0.0.1:8000/mcp"] },
