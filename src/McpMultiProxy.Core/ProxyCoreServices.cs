@@ -5,6 +5,7 @@ using McpMultiProxy.Configuration;
 using McpMultiProxy.Health;
 using McpMultiProxy.Management;
 using McpMultiProxy.Routing;
+using McpMultiProxy.Security;
 using McpMultiProxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,10 +29,15 @@ public static class ProxyCoreServices
         services.AddSingleton<ProxyCatalog>();
         services.AddSingleton<ClientSessions>();
         services.AddSingleton<IClientBridge>(sp => sp.GetRequiredService<ClientSessions>());
-        services.AddSingleton(_ => HttpTransportFactory.CreateSharedClient());
+        services.AddSingleton(_ => HttpTransportFactory.CreateSharedClient(startup.Config.Settings.Security.MaxBackendMessageBytes));
         services.AddSingleton<IBackendTransportFactory, StdioTransportFactory>();
         services.AddSingleton<IBackendTransportFactory>(sp => new HttpTransportFactory(sp.GetRequiredService<HttpClient>()));
         services.TryAddSingleton(Backoff.Default);
+        services.AddSingleton<SecretValues>();
+        services.AddSingleton(sp => new ToolPins(
+            ToolPins.PathFor(startup.Store.Location),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<ToolPins>()));
         services.AddSingleton(sp =>
         {
             BackendRegistry? registry = null;
@@ -48,11 +54,17 @@ public static class ProxyCoreServices
                 sp.GetRequiredService<ProxyCatalog>(),
                 () => ProxyTools.Definitions,
                 startup.Store,
-                sp.GetRequiredService<Backoff>());
+                sp.GetRequiredService<Backoff>(),
+                sp.GetRequiredService<ToolPins>());
+
+            // Every secret of the config in force is known to the log scrubber and to status output.
+            var secrets = sp.GetRequiredService<SecretValues>();
+            secrets.UpdateFrom(registry.Config);
+            registry.Changed += () => secrets.UpdateFrom(registry.Config);
             return registry;
         });
         services.AddSingleton<IBackendRegistry>(sp => sp.GetRequiredService<BackendRegistry>());
-        services.AddSingleton(sp => new ManagementService(sp.GetRequiredService<BackendRegistry>(), sp.GetRequiredService<ProxyCatalog>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new ManagementService(sp.GetRequiredService<BackendRegistry>(), sp.GetRequiredService<ProxyCatalog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SecretValues>()));
         services.AddSingleton<EventLog>();
         services.AddSingleton<ToolUsage>();
         services.AddSingleton(sp => new BackendWatcher(sp.GetRequiredService<IBackendRegistry>(), sp.GetRequiredService<EventLog>(), sp.GetRequiredService<ToolUsage>()));

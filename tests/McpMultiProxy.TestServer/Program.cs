@@ -35,6 +35,7 @@ internal static class Program
           --session-mode MODE    HTTP only: stateful (default) | hybrid | stateless
           --name NAME            server name, and prefix of every text answer (default: test)
           --tools N              add generated tools tool_0 .. tool_{N-1}
+          --extra-tool NAME      add a tool named NAME that echoes 'value' (repeatable; e.g. 'manage' to collide)
           --slow MS              delay every tool call by MS milliseconds
           --crash-after N        exit with code 3 right after answering the N-th tool call
           --hang                 answer the handshake (initialize, server/discover) only; every other request
@@ -112,6 +113,10 @@ internal static class Program
             await stdout.FlushAsync(); // garbage before the first valid message
         }
 
+        var raw = new RawInjectingStream(stdout);
+        features.RawOutput = raw;
+        stdout = raw;
+
         var serverOptions = new McpServerOptions();
         features.Configure(serverOptions);
 
@@ -160,6 +165,7 @@ internal sealed record TestServerOptions
     public int? HttpPort { get; init; }
     public HttpServerSessionMode SessionMode { get; init; } = HttpServerSessionMode.Stateful;
     public int GeneratedTools { get; init; }
+    public IReadOnlyList<string> ExtraTools { get; init; } = [];
     public int SlowMs { get; init; }
     public int? CrashAfter { get; init; }
     public bool Hang { get; init; }
@@ -183,6 +189,7 @@ internal sealed record TestServerOptions
                 "--http" => options with { HttpPort = Int(max: 65535) },
                 "--session-mode" => options with { SessionMode = ParseSessionMode(Value()) },
                 "--tools" => options with { GeneratedTools = Int(max: 100_000) },
+                "--extra-tool" => options with { ExtraTools = [.. options.ExtraTools, Value()] },
                 "--slow" => options with { SlowMs = Int() },
                 "--crash-after" => options with { CrashAfter = Int() },
                 "--hang" or "--hang-after-init" => options with { Hang = true },
@@ -275,4 +282,72 @@ internal sealed class GarbageInjectingStream(Stream inner) : Stream
 
     private byte[] NextGarbageLine() =>
         System.Text.Encoding.UTF8.GetBytes($"garbage line {++_lines}: this is not JSON-RPC\n");
+}
+
+/// <summary>
+/// Wraps stdout for the <c>emit_raw</c> tool: queued byte strings are written, each with a newline, when the
+/// SDK flushes the next message (it writes a message, its newline, then flushes, under its send lock).
+/// </summary>
+internal sealed class RawInjectingStream(Stream inner) : Stream
+{
+    private static readonly byte[] Newline = "\n"u8.ToArray();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<byte[]> _queue = new();
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public void Enqueue(IEnumerable<byte[]> items)
+    {
+        foreach (var item in items)
+        {
+            _queue.Enqueue(item);
+        }
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        inner.WriteAsync(buffer, cancellationToken);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+    public override void Flush()
+    {
+        while (_queue.TryDequeue(out var item))
+        {
+            inner.Write(item);
+            inner.Write(Newline);
+        }
+
+        inner.Flush();
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        while (_queue.TryDequeue(out var item))
+        {
+            await inner.WriteAsync(item, cancellationToken);
+            await inner.WriteAsync(Newline, cancellationToken);
+        }
+
+        await inner.FlushAsync(cancellationToken);
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
 }

@@ -34,6 +34,7 @@ internal sealed class TestServerFeatures
     private int _addedTools;
     private int _counter;
     private int _cancelled;
+    private int _mutations;
     private object? _exitAfterResponseTo;
 
     public TestServerFeatures(TestServerOptions options)
@@ -43,6 +44,11 @@ internal sealed class TestServerFeatures
         for (var i = 0; i < options.GeneratedTools; i++)
         {
             _tools.Add(new TextTool($"tool_{i}", $"Generated tool {i}: echoes 'value'.", ValueSchema, Prefix));
+        }
+
+        foreach (var name in options.ExtraTools)
+        {
+            _tools.Add(new TextTool(name, $"Extra tool '{name}' (--extra-tool): echoes 'value'.", ValueSchema, Prefix));
         }
 
         _prompts.Add(McpServerPrompt.Create(
@@ -67,6 +73,12 @@ internal sealed class TestServerFeatures
     private string StaticUri => $"test://{Name}/static";
 
     private string CounterUri => $"test://{Name}/counter";
+
+    /// <summary>
+    /// stdio only: where <c>emit_raw</c> queues bytes; they are written after the next message (the tool's own
+    /// answer), so that they always sit between two whole messages.
+    /// </summary>
+    public RawInjectingStream? RawOutput { get; set; }
 
     /// <summary>Fills the SDK server options; used for the stdio server and for every HTTP session.</summary>
     public void Configure(McpServerOptions options)
@@ -251,6 +263,50 @@ internal sealed class TestServerFeatures
                 }
 
                 return new CallToolResult { IsError = true, Content = [new TextContentBlock { Text = $"{Prefix}no tool '{name}'" }] };
+            });
+
+        Add("mutate_description", "Changes the description of tool 'name' to 'description' (default: appends ' (changed <n>)'); the SDK then sends notifications/tools/list_changed.",
+            ([Description("Tool to change.")] string name, [Description("The new description.")] string? description = null) =>
+            {
+                lock (_toolsLock)
+                {
+                    if (_tools.TryGetPrimitive(name, out var tool) && _tools.Remove(tool))
+                    {
+                        var text = description ?? $"{tool.ProtocolTool.Description} (changed {Interlocked.Increment(ref _mutations)})";
+                        tool.ProtocolTool.Description = text;
+                        _tools.Add(tool);
+                        return new CallToolResult { Content = [new TextContentBlock { Text = $"{Prefix}described {name}: {text}" }] };
+                    }
+                }
+
+                return new CallToolResult { IsError = true, Content = [new TextContentBlock { Text = $"{Prefix}no tool '{name}'" }] };
+            });
+
+        Add("emit_raw", "stdio only: after this answer, writes each of 'lines' (text) and of 'base64' (raw bytes, e.g. invalid UTF-8), then the 'junkBytes'/'logBytes' lines, to stdout, each followed by a newline: malformed and huge messages on demand.",
+            (
+                [Description("Text lines to write as they are.")] string[]? lines = null,
+                [Description("Byte strings (base64) to write as they are.")] string[]? base64 = null,
+                [Description("Also write one line of this many 'x' bytes (not JSON).")] int junkBytes = 0,
+                [Description("Also write one valid notifications/message whose data is a string of this many bytes.")] int logBytes = 0) =>
+            {
+                if (RawOutput is not { } output)
+                {
+                    return new CallToolResult { IsError = true, Content = [new TextContentBlock { Text = $"{Prefix}emit_raw works over stdio only" }] };
+                }
+
+                var items = (lines ?? []).Select(System.Text.Encoding.UTF8.GetBytes).Concat((base64 ?? []).Select(Convert.FromBase64String)).ToList();
+                if (junkBytes > 0)
+                {
+                    items.Add(System.Text.Encoding.ASCII.GetBytes(new string('x', junkBytes)));
+                }
+
+                if (logBytes > 0)
+                {
+                    items.Add(System.Text.Encoding.ASCII.GetBytes($$$"""{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","logger":"{{{Name}}}","data":"{{{new string('x', logBytes)}}}"}}"""));
+                }
+
+                output.Enqueue(items);
+                return new CallToolResult { Content = [new TextContentBlock { Text = $"{Prefix}queued {items.Count}" }] };
             });
 
         Add("sample", "Asks the client for sampling/createMessage with 'prompt' and answers with the returned text.",

@@ -200,8 +200,14 @@ public sealed class Backend : IAsyncDisposable
         }
     }
 
-    private List<Replica> ReadyReplicas(List<Replica>? exclude)
+    private IReadOnlyList<Replica> ReadyReplicas(List<Replica>? exclude)
     {
+        // Hot path: nothing excluded and every replica ready (the usual case) needs no list per call.
+        if (exclude is null && Array.TrueForAll(_replicas, r => r.State.IsReady() && r.Session is not null))
+        {
+            return _replicas;
+        }
+
         var ready = new List<Replica>(_replicas.Length);
         foreach (var r in _replicas)
         {

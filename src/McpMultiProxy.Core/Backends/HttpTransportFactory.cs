@@ -1,4 +1,5 @@
 using McpMultiProxy.Configuration;
+using McpMultiProxy.Security;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 
@@ -24,14 +25,19 @@ internal sealed class HttpTransportFactory(HttpClient httpClient) : IBackendTran
             loggerFactory,
             ownsHttpClient: false);
 
-    /// <summary>The shared client: pooled keep-alive connections, no overall timeout (SSE streams are long-lived).</summary>
-    public static HttpClient CreateSharedClient() => new(new SocketsHttpHandler
-    {
-        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-        ConnectTimeout = TimeSpan.FromSeconds(10),
-        MaxConnectionsPerServer = 256,
-        UseProxy = false,
-    })
+    /// <summary>
+    /// The shared client: pooled keep-alive connections, no overall timeout (SSE streams are long-lived), and no
+    /// backend message larger than <paramref name="maxMessageBytes"/> held in memory.
+    /// </summary>
+    public static HttpClient CreateSharedClient(long maxMessageBytes = SecuritySettings.DefaultMaxBackendMessageBytes) => new(new ResponseSizeLimitHandler(
+        new SocketsHttpHandler
+        {
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            MaxConnectionsPerServer = 256,
+            UseProxy = false,
+        },
+        maxMessageBytes))
     {
         Timeout = Timeout.InfiniteTimeSpan,
     };

@@ -15,7 +15,11 @@ public sealed record CatalogSource(BackendConfig Config, BackendLists Lists);
 public static class CatalogBuilder
 {
     /// <summary>Builds a snapshot. <paramref name="localTools"/> are the proxy's own tools; they always win their names.</summary>
-    public static CatalogSnapshot Build(IReadOnlyList<CatalogSource> sources, IReadOnlyList<Tool> localTools, ProxySettings settings)
+    /// <param name="sources">The ready backends, in config order.</param>
+    /// <param name="localTools">The proxy's own tools.</param>
+    /// <param name="settings">Prefix mode, separator, page size.</param>
+    /// <param name="pins">Tool pinning: withholds tools whose definition changed since pinned; null pins nothing.</param>
+    public static CatalogSnapshot Build(IReadOnlyList<CatalogSource> sources, IReadOnlyList<Tool> localTools, ProxySettings settings, ToolPins? pins = null)
     {
         var conflicts = new List<string>();
 
@@ -28,16 +32,21 @@ public static class CatalogBuilder
             toolRoutes[local.Name] = new ToolRoute(null, local.Name, local, Retryable: false);
         }
 
-        var toolCounts = CountNames(sources, s => s.Lists.Tools.Where(t => s.Config.Tools.Permits(t.Name)).Select(t => t.Name));
-        foreach (var source in sources)
+        // Filters first, then pinning: a withheld tool takes no name and counts in no conflict.
+        var permitted = new List<Tool>[sources.Count];
+        for (var i = 0; i < sources.Count; i++)
         {
-            foreach (var tool in source.Lists.Tools)
-            {
-                if (!source.Config.Tools.Permits(tool.Name))
-                {
-                    continue;
-                }
+            var s = sources[i];
+            List<Tool> allowed = [.. s.Lists.Tools.Where(t => s.Config.Tools.Permits(t.Name))];
+            permitted[i] = pins is null ? allowed : pins.Admit(s.Config, allowed, settings);
+        }
 
+        var toolCounts = CountNames(permitted.Select(list => list.Select(t => t.Name)));
+        for (var i = 0; i < sources.Count; i++)
+        {
+            var source = sources[i];
+            foreach (var tool in permitted[i])
+            {
                 var served = NameMapper.Serve(source.Config.Name, tool.Name, settings.Separator, Prefixed(settings.Prefix, toolCounts, tool.Name, localTools.Any(l => l.Name == tool.Name)));
                 if (toolRoutes.TryGetValue(served, out var taken))
                 {
@@ -55,7 +64,7 @@ public static class CatalogBuilder
         // Prompts
         var prompts = new List<Prompt>();
         var promptRoutes = new Dictionary<string, PromptRoute>(StringComparer.Ordinal);
-        var promptCounts = CountNames(sources, s => s.Lists.Prompts.Where(p => s.Config.Prompts.Permits(p.Name)).Select(p => p.Name));
+        var promptCounts = CountNames(sources.Select(s => s.Lists.Prompts.Where(p => s.Config.Prompts.Permits(p.Name)).Select(p => p.Name)));
         foreach (var source in sources)
         {
             foreach (var prompt in source.Lists.Prompts)
@@ -134,11 +143,13 @@ public static class CatalogBuilder
             }
         }
 
+        // IList<T> (as in the list results), not List<T>: the SDK's source-generated metadata has those, so the
+        // fingerprint needs no reflection (the proxy also runs as a NativeAOT build).
         var fingerprint = new CatalogFingerprint(
-            Hash(tools, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(List<Tool>))),
-            Hash(prompts, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(List<Prompt>))),
-            Hash(resources, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(List<Resource>)))
-                + Hash(templates.Select(t => t.Served).ToList(), McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(List<ResourceTemplate>))));
+            Hash(tools, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IList<Tool>))),
+            Hash(prompts, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IList<Prompt>))),
+            Hash(resources, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IList<Resource>)))
+                + Hash(templates.Select(t => t.Served).ToList(), McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IList<ResourceTemplate>))));
 
         return new CatalogSnapshot(
             tools,
@@ -172,12 +183,12 @@ public static class CatalogBuilder
         _ => false,
     };
 
-    private static Dictionary<string, int> CountNames(IReadOnlyList<CatalogSource> sources, Func<CatalogSource, IEnumerable<string>> names)
+    private static Dictionary<string, int> CountNames(IEnumerable<IEnumerable<string>> namesPerSource)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var source in sources)
+        foreach (var names in namesPerSource)
         {
-            foreach (var name in names(source).Distinct())
+            foreach (var name in names.Distinct())
             {
                 counts[name] = counts.GetValueOrDefault(name) + 1;
             }

@@ -116,12 +116,15 @@ public sealed record BackendConfig
     /// <summary>A note for people; shown in status.</summary>
     public string? Description { get; init; }
 
+    /// <summary>Whether this backend's tool definitions are pinned (rug-pull protection); null uses <c>proxy.pinTools</c>.</summary>
+    public bool? PinTools { get; init; }
+
     /// <summary>The replica endpoints: one per URL for HTTP, one for stdio.</summary>
     public int ReplicaCount => Transport == BackendTransport.Stdio ? 1 : Math.Max(1, Urls.Length);
 
     /// <summary>The target shown to people: the command line or the URL(s). Never includes env or header values.</summary>
     public string DisplayTarget => Transport == BackendTransport.Stdio
-        ? string.Join(' ', new[] { Command ?? "" }.Concat(Args))
+        ? string.Join(' ', new[] { Command ?? "" }.Concat(Redaction.RedactArgs(Args)))
         : string.Join(", ", Urls.Select(Redaction.RedactUrl));
 
     /// <summary>True when the connection-relevant settings are identical (the backend need not reconnect).</summary>
@@ -135,7 +138,8 @@ public sealed record BackendConfig
     public bool Equals(BackendConfig? other) =>
         other is not null && Name == other.Name && SameConnectionAs(other) && Enabled == other.Enabled
         && LoadBalancing == other.LoadBalancing && TimeoutSeconds == other.TimeoutSeconds && Tools.Equals(other.Tools)
-        && Prompts.Equals(other.Prompts) && Resources.Equals(other.Resources) && Description == other.Description;
+        && Prompts.Equals(other.Prompts) && Resources.Equals(other.Resources) && Description == other.Description
+        && PinTools == other.PinTools;
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Name, Transport, Command);

@@ -16,12 +16,14 @@ public static class ConfigParser
     [
         "command", "args", "env", "cwd", "url", "urls", "headers", "type", "transport", "enabled", "disabled",
         "loadBalancing", "timeoutSeconds", "timeout", "tools", "prompts", "resources", "protocolVersion", "description", "sessions",
+        "pinTools",
     ];
 
     private static readonly string[] ProxyKeys =
     [
         "separator", "prefix", "healthIntervalSeconds", "healthTimeoutSeconds", "callTimeoutSeconds", "maxCallTimeoutSeconds",
         "connectTimeoutSeconds", "allowStdioAdd", "backendProtocolVersion", "pageSize",
+        "allowedCommands", "pinTools", "allowedOrigins", "allowedHosts", "tokenFile", "maxMessageBytes", "maxBackendMessageBytes", "maxJsonDepth",
     ];
 
     /// <summary>Reads and validates a config file; throws <see cref="ConfigException"/> listing every problem.</summary>
@@ -162,6 +164,7 @@ public static class ConfigParser
                 case "timeoutSeconds" or "timeout": backend = backend with { TimeoutSeconds = Number(p, at, error) }; break;
                 case "protocolVersion": backend = backend with { ProtocolVersion = String(p, at, error) }; break;
                 case "description": backend = backend with { Description = String(p, at, error) }; break;
+                case "pinTools": backend = backend with { PinTools = Bool(p, at, error) }; break;
                 case "tools": backend = backend with { Tools = Filter(p, at, error) }; break;
                 case "prompts": backend = backend with { Prompts = Filter(p, at, error) }; break;
                 case "resources": backend = backend with { Resources = Filter(p, at, error) }; break;
@@ -267,6 +270,20 @@ public static class ConfigParser
                     break;
                 case "allowStdioAdd": settings = settings with { AllowStdioAdd = Bool(p, at, error) ?? false }; break;
                 case "backendProtocolVersion": settings = settings with { BackendProtocolVersion = String(p, at, error) ?? settings.BackendProtocolVersion }; break;
+                case "allowedCommands": settings = settings with { Security = settings.Security with { AllowedCommands = StringArray(p, at, error) } }; break;
+                case "pinTools": settings = settings with { Security = settings.Security with { PinTools = Bool(p, at, error) ?? false } }; break;
+                case "allowedOrigins": settings = settings with { Security = settings.Security with { AllowedOrigins = StringArray(p, at, error) } }; break;
+                case "allowedHosts": settings = settings with { Security = settings.Security with { AllowedHosts = StringArray(p, at, error) } }; break;
+                case "tokenFile": settings = settings with { Security = settings.Security with { TokenFile = String(p, at, error) } }; break;
+                case "maxMessageBytes":
+                    settings = settings with { Security = settings.Security with { MaxMessageBytes = (long)(Number(p, at, error) ?? settings.Security.MaxMessageBytes) } };
+                    break;
+                case "maxBackendMessageBytes":
+                    settings = settings with { Security = settings.Security with { MaxBackendMessageBytes = (long)(Number(p, at, error) ?? settings.Security.MaxBackendMessageBytes) } };
+                    break;
+                case "maxJsonDepth":
+                    settings = settings with { Security = settings.Security with { MaxJsonDepth = (int)Math.Clamp(Number(p, at, error) ?? settings.Security.MaxJsonDepth, 0, int.MaxValue) } };
+                    break;
                 default:
                     error(at, $"proxy: unknown key '{p.Name}'. Known keys: {string.Join(", ", ProxyKeys)}.");
                     break;

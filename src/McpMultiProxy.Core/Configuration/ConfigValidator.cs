@@ -103,6 +103,11 @@ public static partial class ConfigValidator
         {
             yield return "proxy: every '...Seconds' setting must be more than 0, and maxCallTimeoutSeconds at least callTimeoutSeconds.";
         }
+
+        foreach (var problem in Security.SecurityConfig.Validate(settings.Security))
+        {
+            yield return problem;
+        }
     }
 
     /// <summary>A problem with an HTTP endpoint, or null when it is a usable http(s) URL.</summary>

@@ -109,43 +109,16 @@ public static class ConfigWriter
             o["description"] = s.Description;
         }
 
+        if (s.PinTools is { } pin)
+        {
+            o["pinTools"] = pin;
+        }
+
         return o;
     }
 
-    /// <summary>
-    /// Writes the file so that a crash at any moment leaves either the old or the new file, never half of one:
-    /// write a temporary file beside it, flush it to disk, then rename it over the original.
-    /// </summary>
-    public static void SaveAtomic(string path, ProxyConfig config)
-    {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                var bytes = Encoding.UTF8.GetBytes(ToJson(config));
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            if (File.Exists(full) && !OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temp, File.GetUnixFileMode(full));
-            }
-
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
-        }
-    }
+    /// <summary>Writes the config file atomically (see <see cref="AtomicFile.Write"/>).</summary>
+    public static void SaveAtomic(string path, ProxyConfig config) => AtomicFile.Write(path, ToJson(config));
 
     private static JsonObject SettingsToJson(ProxySettings s)
     {
@@ -189,6 +162,7 @@ public static class ConfigWriter
             o["backendProtocolVersion"] = s.BackendProtocolVersion;
         }
 
+        Security.SecurityConfig.Write(o, s.Security);
         return o;
     }
 

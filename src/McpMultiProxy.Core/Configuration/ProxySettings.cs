@@ -46,6 +46,9 @@ public sealed record ProxySettings
     /// <summary>Protocol version to speak to backends by default.</summary>
     public string BackendProtocolVersion { get; init; } = "2025-11-25";
 
+    /// <summary>Allowed commands, tool pinning, and the limits and allow lists of the HTTP front door.</summary>
+    public Security.SecuritySettings Security { get; init; } = McpMultiProxy.Security.SecuritySettings.Default;
+
     /// <summary>Default settings.</summary>
     public static ProxySettings Default { get; } = new();
 }

@@ -33,7 +33,8 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
         ProxyCatalog catalog,
         Func<IReadOnlyList<ModelContextProtocol.Protocol.Tool>> localTools,
         IConfigStore store,
-        Backoff backoff)
+        Backoff backoff,
+        ToolPins? pins = null)
     {
         _config = initial;
         _ephemeral.UnionWith(ephemeral);
@@ -42,6 +43,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
         _localTools = localTools;
         _store = store;
         _backoff = backoff;
+        Pins = pins;
         _logger = services.LoggerFactory.CreateLogger<BackendRegistry>();
     }
 
@@ -56,6 +58,9 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
 
     /// <summary>The proxy settings in force.</summary>
     public ProxySettings Settings => _config.Settings;
+
+    /// <summary>Tool pinning (rug-pull protection), or null when not wired.</summary>
+    public ToolPins? Pins { get; }
 
     /// <summary>Where changes are saved, or null.</summary>
     public string? StoreLocation => _store.Location;
@@ -266,7 +271,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
                 }
             }
 
-            _catalog.Publish(CatalogBuilder.Build(sources, _localTools(), _config.Settings));
+            _catalog.Publish(CatalogBuilder.Build(sources, _localTools(), _config.Settings, Pins));
         }
 
         Changed?.Invoke();

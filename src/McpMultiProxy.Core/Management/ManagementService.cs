@@ -7,6 +7,7 @@ using McpMultiProxy.Backends;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Configuration;
 using McpMultiProxy.Health;
+using McpMultiProxy.Security;
 using ModelContextProtocol.Protocol;
 
 namespace McpMultiProxy.Management;
@@ -16,10 +17,14 @@ namespace McpMultiProxy.Management;
 /// <c>structuredContent</c> for programs. Bad input gets an error result that says what was wrong and how
 /// to fix it, and changes nothing.
 /// </summary>
-public sealed class ManagementService(BackendRegistry registry, ProxyCatalog catalog, TimeProvider time)
+/// <param name="registry">The backends.</param>
+/// <param name="catalog">The catalog served now.</param>
+/// <param name="time">The clock.</param>
+/// <param name="secrets">Known secret values, scrubbed from every answer (defence in depth); null scrubs nothing.</param>
+public sealed class ManagementService(BackendRegistry registry, ProxyCatalog catalog, TimeProvider time, SecretValues? secrets = null)
 {
-    private static readonly string[] Actions = ["add", "remove", "list", "enable", "disable", "health"];
-    private static readonly string[] ManageKeys = ["action", "name", "url", "urls", "transport", "headers", "command", "args", "env", "cwd"];
+    private static readonly string[] Actions = ["add", "remove", "list", "enable", "disable", "health", "approve"];
+    private static readonly string[] ManageKeys = ["action", "name", "url", "urls", "transport", "headers", "command", "args", "env", "cwd", "tool"];
 
     /// <summary>How long <c>manage add</c> and <c>enable</c> wait for the new server to connect before answering.</summary>
     public TimeSpan ConnectWait { get; init; } = TimeSpan.FromSeconds(15);
@@ -58,19 +63,21 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         {
             if (only is null || backend.Name == only)
             {
-                servers.Add(ServerStatus(backend, snapshot));
+                servers.Add((JsonNode)ServerStatus(backend, snapshot));
             }
         }
 
         var counts = CountStates(servers);
-        return new JsonObject
+        var status = new JsonObject
         {
             ["proxy"] = new JsonObject { ["name"] = ProxyInfo.Name, ["version"] = ProxyInfo.Version, ["configFile"] = registry.StoreLocation },
             ["summary"] = counts,
             ["servers"] = servers,
             ["conflicts"] = new JsonArray([.. snapshot.Conflicts.Select(c => JsonValue.Create(c))]),
+            ["withheld"] = PinReport.Withheld(registry.Pins),
             ["tools"] = snapshot.Tools.Count,
         };
+        return secrets is null ? status : JsonNode.Parse(Scrub(status.ToJsonString()))!.AsObject();
     }
 
     private async Task<CallToolResult> ManageAsync(IDictionary<string, JsonElement> args, CancellationToken cancellationToken)
@@ -105,6 +112,8 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
                 await registry.SetEnabledAsync(RequireName(name, "enable"), true, cancellationToken).ConfigureAwait(false);
                 await WaitForConnectAsync(name!, cancellationToken).ConfigureAwait(false);
                 return ChangedResult("enable", name!, $"Enabled server '{name}'");
+            case "approve":
+                return Approve(name, OptionalString(args, "tool"));
             case "disable":
                 await registry.SetEnabledAsync(RequireName(name, "disable"), false, cancellationToken).ConfigureAwait(false);
                 return Ok($"Disabled server '{name}': its tools are withdrawn until it is enabled again.{Saved()}", new JsonObject { ["action"] = "disable", ["name"] = name, ["ok"] = true });
@@ -140,14 +149,6 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             return Error($"manage add: transport '{transportText}' is not known; use 'http', 'sse' or 'stdio'.");
         }
 
-        if (transport == BackendTransport.Stdio && !registry.Settings.AllowStdioAdd)
-        {
-            return Error(
-                "manage add: starting programs through the manage tool is turned off, so that a prompt cannot make the proxy run commands. " +
-                "An operator can allow it with the --allow-stdio-add flag or \"proxy\": { \"allowStdioAdd\": true } in the config file, " +
-                "or add the server to the config file directly.");
-        }
-
         name ??= ServersArgument.GenerateName(urls.FirstOrDefault() ?? command!, registry.Config.Servers.Select(s => s.Name));
         var config = new BackendConfig
         {
@@ -160,6 +161,12 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             Urls = urls,
             Headers = OptionalStringMap(args, "headers"),
         };
+        if (ManageAddPolicy.Check(config, registry.Settings) is { } refused)
+        {
+            return Error(refused);
+        }
+
+        secrets?.Include(config);
 
         await registry.AddAsync(config, persist: true, cancellationToken).ConfigureAwait(false);
         await WaitForConnectAsync(name, cancellationToken).ConfigureAwait(false);
@@ -268,6 +275,11 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             text.AppendLine(CultureInfo.InvariantCulture, $"conflict: {conflict}");
         }
 
+        foreach (var line in PinReport.Lines(registry.Pins))
+        {
+            text.AppendLine(line);
+        }
+
         return Ok(text.ToString().TrimEnd(), status);
     }
 
@@ -283,7 +295,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             var line = $"{s!["name"]}: {s["state"]}" + (s["responseMs"]!["average"] is { } avg ? $", avg {Ms(avg)} ms" : "")
                 + (s["lastError"] is { } e && s["state"]!.GetValue<string>() is "unhealthy" or "degraded" ? $" — {e}" : "");
             text.AppendLine(line);
-            lines.Add(new JsonObject { ["name"] = s["name"]!.DeepClone(), ["state"] = s["state"]!.DeepClone(), ["lastError"] = s["lastError"]?.DeepClone() });
+            lines.Add((JsonNode)new JsonObject { ["name"] = s["name"]!.DeepClone(), ["state"] = s["state"]!.DeepClone(), ["lastError"] = s["lastError"]?.DeepClone() });
         }
 
         return Ok(text.ToString().TrimEnd(), new JsonObject { ["summary"] = summary.DeepClone(), ["servers"] = lines });
@@ -308,7 +320,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         {
             var status = ServerStatus(config, snapshot);
             status["check"] = new JsonArray([.. pings.Select(p => new JsonObject { ["replica"] = p.Replica, ["ok"] = p.Ok, ["ms"] = p.Ms is { } ms ? Math.Round(ms, 2) : null, ["error"] = p.Error })]);
-            results.Add(status);
+            results.Add((JsonNode)status);
             var ok = pings.Count(p => p.Ok);
             var detail = backend is null ? "disabled"
                 : ok == pings.Count ? $"{status["state"]}, ping {string.Join("/", pings.Select(p => Ms(JsonValue.Create(p.Ms))))} ms"
@@ -353,6 +365,12 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         if (config.Description is not null)
         {
             o["description"] = config.Description;
+        }
+
+        if (registry.Pins is { } pins && ToolPins.IsEnabled(config, registry.Settings))
+        {
+            o["pinnedTools"] = pins.PinnedCount(config.Name);
+            o["withheldTools"] = pins.Pending.Count(c => c.Server == config.Name);
         }
 
         if (config.PerClientSessions)
@@ -467,16 +485,50 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
 
     private static string Ms(JsonNode? value) => value is null ? "-" : value.GetValue<double>().ToString("0.##", CultureInfo.InvariantCulture);
 
-    private static CallToolResult Ok(string text, JsonObject structured) => new()
+    private CallToolResult Approve(string? name, string? tool)
     {
-        Content = [new TextContentBlock { Text = text }],
-        StructuredContent = JsonSerializer.SerializeToElement(structured),
+        var pins = registry.Pins;
+        if (pins is null || pins.Pending.Count == 0)
+        {
+            return Ok("manage approve: no tool is withheld; nothing to approve.", new JsonObject { ["action"] = "approve", ["ok"] = true, ["approved"] = new JsonArray() });
+        }
+
+        if (name is null)
+        {
+            return Error("manage approve: 'name' is required: the server whose changed tools to approve, or 'all'. Optional 'tool' approves one tool. proxy_status lists what is withheld.");
+        }
+
+        var approved = pins.Approve(name, tool);
+        if (approved.Count == 0)
+        {
+            return Error($"manage approve: nothing withheld matches server '{name}'{(tool is null ? "" : $" and tool '{tool}'")}. Withheld now: {string.Join(", ", pins.Pending.Select(c => $"{c.Server}/{c.Tool}"))}.");
+        }
+
+        registry.Rebuild();
+        var list = new JsonArray([.. approved.Select(c => new JsonObject { ["server"] = c.Server, ["tool"] = c.Tool })]);
+        return Ok(
+            $"Approved and pinned the new definition of {approved.Count} tool(s): {string.Join(", ", approved.Select(c => $"{c.Server}/{c.Tool}"))}. They are served again.",
+            new JsonObject { ["action"] = "approve", ["ok"] = true, ["approved"] = list });
+    }
+
+    private CallToolResult Ok(string text, JsonObject structured) => new()
+    {
+        Content = [new TextContentBlock { Text = Scrub(text) }],
+        StructuredContent = Scrub(structured),
     };
 
-    private static CallToolResult Error(string message) => new()
+    private CallToolResult Error(string message) => new()
     {
-        Content = [new TextContentBlock { Text = message }],
-        StructuredContent = JsonSerializer.SerializeToElement(new JsonObject { ["ok"] = false, ["error"] = message }),
+        Content = [new TextContentBlock { Text = Scrub(message) }],
+        StructuredContent = Scrub(new JsonObject { ["ok"] = false, ["error"] = message }),
         IsError = true,
     };
+
+    private string Scrub(string text) => secrets?.Scrub(text) ?? text;
+
+    private JsonElement Scrub(JsonObject structured)
+    {
+        var json = structured.ToJsonString();
+        return JsonElement.Parse(Scrub(json));
+    }
 }

@@ -25,12 +25,13 @@ public static class ProxyTools
             Description =
                 "Manage the MCP servers behind this proxy. action: 'list' (all servers with status), 'add' (name + url of an HTTP MCP server; " +
                 "command/args/env only if the operator allowed it), 'remove', 'enable', 'disable' (need name), 'health' (checks one server now, " +
-                "or all when name is omitted or 'all'). Changes take effect at once and are saved to the config file when one is used.",
+                "or all when name is omitted or 'all'), 'approve' (name + optional tool: serve again a pinned tool whose definition changed; " +
+                "only on the operator's word). Changes take effect at once and are saved to the config file when one is used.",
             InputSchema = Schema("""
                 {
                   "type": "object",
                   "properties": {
-                    "action": { "type": "string", "enum": ["add", "remove", "list", "enable", "disable", "health"], "description": "What to do." },
+                    "action": { "type": "string", "enum": ["add", "remove", "list", "enable", "disable", "health", "approve"], "description": "What to do." },
                     "name": { "type": "string", "description": "Server name (letters, digits, '-', '_'). For health, 'all' or omitted checks every server." },
                     "url": { "type": "string", "description": "add: the server's MCP endpoint, e.g. http://127.0.0.1:8000/mcp." },
                     "urls": { "type": "array", "items": { "type": "string" }, "description": "add: several endpoints serving the same tools (replicas, load balanced)." },
@@ -39,7 +40,8 @@ public static class ProxyTools
                     "command": { "type": "string", "description": "add: program to start as a stdio server (only when the operator allowed it)." },
                     "args": { "type": "array", "items": { "type": "string" }, "description": "add: arguments of the command." },
                     "env": { "type": "object", "additionalProperties": { "type": "string" }, "description": "add: environment of the command." },
-                    "cwd": { "type": "string", "description": "add: working directory of the command." }
+                    "cwd": { "type": "string", "description": "add: working directory of the command." },
+                    "tool": { "type": "string", "description": "approve: the tool (its name at the server) whose changed definition to approve; all of the server's when omitted." }
                   },
                   "required": ["action"],
                   "additionalProperties": false

@@ -141,7 +141,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
                 stream,
                 id,
                 NotificationMethods.SubscriptionsAcknowledgedNotification,
-                JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)).ConfigureAwait(false);
+                JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions.GetTypeInfo<SubscriptionsAcknowledgedNotificationParams>())).ConfigureAwait(false);
 
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }

@@ -21,6 +21,7 @@ internal static class ProxyCommand
 
         The config file uses the mcpServers format of Claude Desktop and Cursor; changes made with the
         'manage' tool are saved to it. Logs go to stderr (never stdout) and, with --log-file, to a file.
+        HTTP listens on loopback only; --allow-remote opens it to the network, with a token from --token-file.
         """;
 
     public static RootCommand Create()
@@ -39,10 +40,18 @@ internal static class ProxyCommand
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
         var demo = new Option<bool>("--demo") { Description = "Add two built-in demo servers (clock and notes), run as stdio children." };
         var allowStdioAdd = new Option<bool>("--allow-stdio-add") { Description = "Let the manage tool add servers that start programs (off by default)." };
+        var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow --http on an address other machines can reach (a bearer token is then required: --token-file)." };
+        var tokenFile = new Option<string?>("--token-file")
+        {
+            Description = "Require 'Authorization: Bearer <token>' on HTTP, with the token read from PATH (created with a random token, mode 0600, when missing; never printed).",
+            HelpName = "PATH",
+        };
+        var allowedOrigins = new Option<string?>("--allowed-origins") { Description = "Browser origins allowed besides loopback ones, comma separated (e.g. https://app.example.org).", HelpName = "LIST" };
+        var allowedHosts = new Option<string?>("--allowed-hosts") { Description = "Host names the HTTP endpoint answers to besides localhost/127.0.0.1/[::1], comma separated.", HelpName = "LIST" };
 
         var root = new RootCommand("mcp-multiproxy: one MCP endpoint in front of many MCP servers." + Examples)
         {
-            stdio, http, servers, backendUrl, config, logFile, logLevel, demo, allowStdioAdd,
+            stdio, http, servers, backendUrl, config, logFile, logLevel, demo, allowStdioAdd, allowRemote, tokenFile, allowedOrigins, allowedHosts,
         };
         root.Subcommands.Add(DemoServerCommand.Create());
 
@@ -59,6 +68,10 @@ internal static class ProxyCommand
                 LogLevel = result.GetValue(logLevel),
                 Demo = result.GetValue(demo),
                 AllowStdioAdd = result.GetValue(allowStdioAdd),
+                AllowRemote = result.GetValue(allowRemote),
+                TokenFile = result.GetValue(tokenFile),
+                AllowedOrigins = result.GetValue(allowedOrigins),
+                AllowedHosts = result.GetValue(allowedHosts),
             };
 
             try
@@ -100,6 +113,18 @@ internal sealed record ProxyRunOptions
     public bool Demo { get; init; }
 
     public bool AllowStdioAdd { get; init; }
+
+    /// <summary>HTTP may listen beyond loopback (with a token).</summary>
+    public bool AllowRemote { get; init; }
+
+    /// <summary>The bearer token file (overrides <c>proxy.tokenFile</c>).</summary>
+    public string? TokenFile { get; init; }
+
+    /// <summary>Extra allowed browser origins, comma separated.</summary>
+    public string? AllowedOrigins { get; init; }
+
+    /// <summary>Extra allowed Host names, comma separated.</summary>
+    public string? AllowedHosts { get; init; }
 
     /// <summary>HTTP is served when asked for, or when stdio is not.</summary>
     public string? HttpAddress => Http ?? (Stdio ? null : ProxyCommand.DefaultHttpAddress);

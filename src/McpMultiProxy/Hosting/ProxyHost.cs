@@ -6,6 +6,7 @@ using McpMultiProxy.Cli;
 using McpMultiProxy.Configuration;
 using McpMultiProxy.Management;
 using McpMultiProxy.Routing;
+using McpMultiProxy.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -26,11 +27,19 @@ internal static class ProxyHost
         var startup = BuildStartup(options);
         var httpAddress = options.HttpAddress;
         IHost host;
+        var clientHint = "";
         if (httpAddress is not null)
         {
+            var address = ListenAddress.Parse(httpAddress);
+            var policy = FrontDoor.CreatePolicy(address, options, startup.Config.Settings.Security, out var tokenCreated, out var tokenWarning);
+            clientHint = FrontDoor.ClientHint(policy, options.TokenFile ?? startup.Config.Settings.Security.TokenFile);
             var builder = WebApplication.CreateSlimBuilder();
             ConfigureLogging(builder.Logging, options);
-            builder.WebHost.ConfigureKestrel(k => Listen(k, httpAddress));
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                address.Listen(k);
+                FrontDoor.ConfigureLimits(k, policy);
+            });
             AddServices(builder.Services, startup, options);
             builder.Services.AddMcpServer().WithHttpTransport(t =>
             {
@@ -42,6 +51,9 @@ internal static class ProxyHost
             ConfigureServerOptions(builder.Services);
             builder.Services.AddProxyObservability(prometheus: true);
             var app = builder.Build();
+
+            // First in the pipeline: everything on this listener (MCP, admin API, console, metrics) is behind it.
+            app.UseFrontDoor(policy, address, options.TokenFile ?? startup.Config.Settings.Security.TokenFile, tokenCreated, tokenWarning);
             app.MapMcp("/mcp");
             app.MapAdminApi();
             app.MapWebConsole();
@@ -61,7 +73,7 @@ internal static class ProxyHost
         await using ((IAsyncDisposable)host)
         {
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
-            PrintWelcome(host, options, startup);
+            PrintWelcome(host, options, startup, clientHint);
             await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -127,8 +139,9 @@ internal static class ProxyHost
     internal static (string Command, string[] Prefix) SelfCommand()
     {
         var process = Environment.ProcessPath ?? "dotnet";
-        var entry = Assembly.GetEntryAssembly()?.Location;
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" && entry is { Length: > 0 } ? (process, [entry]) : (process, []);
+        // Not Assembly.Location: it is empty in a NativeAOT build (where the process is the program itself anyway).
+        var entry = Path.Combine(AppContext.BaseDirectory, $"{typeof(ProxyHost).Assembly.GetName().Name}.dll");
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" && File.Exists(entry) ? (process, [entry]) : (process, []);
     }
 
     private static void AddServices(IServiceCollection services, ProxyStartup startup, ProxyRunOptions options)
@@ -142,8 +155,11 @@ internal static class ProxyHost
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
     }
 
-    private static void ConfigureServerOptions(IServiceCollection services) =>
+    private static void ConfigureServerOptions(IServiceCollection services)
+    {
         services.AddOptions<McpServerOptions>().Configure<ProxyHandlers, ProxyCatalog, BackendRegistry, ClientSessions>(ProxyServerOptions.Configure);
+        services.AddOptions<McpServerOptions>().Configure<SecretValues>(SafeLogging.ScrubOutgoingErrors);
+    }
 
     private static async Task RunHttpSessionAsync(Microsoft.AspNetCore.Http.HttpContext context, McpServer server, CancellationToken cancellationToken)
     {
@@ -180,33 +196,12 @@ internal static class ProxyHost
         logging.AddFilter("Microsoft", frameworkLevel);
         logging.AddFilter("ModelContextProtocol", frameworkLevel);
         logging.AddFilter("System.Net.Http", frameworkLevel);
+
+        // Last: wraps every provider above, so that no line at any level carries a known secret or runs on without end.
+        logging.AddSafeLogging();
     }
 
-    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string address)
-    {
-        var text = address.Contains("://", StringComparison.Ordinal) ? new Uri(address).Authority : address;
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out var port) || port is < 0 or > 65535)
-        {
-            throw new ConfigException($"--http '{address}' is not host:port; write it like 127.0.0.1:8765 (port 0 picks a free port).");
-        }
-
-        var host = text[..colon].Trim('[', ']');
-        if (host == "localhost")
-        {
-            kestrel.ListenLocalhost(port);
-        }
-        else if (IPAddress.TryParse(host, out var ip))
-        {
-            kestrel.Listen(ip, port);
-        }
-        else
-        {
-            throw new ConfigException($"--http '{address}': '{host}' is not an IP address; use 127.0.0.1, ::1, localhost or another address of this machine.");
-        }
-    }
-
-    private static void PrintWelcome(IHost host, ProxyRunOptions options, ProxyStartup startup)
+    private static void PrintWelcome(IHost host, ProxyRunOptions options, ProxyStartup startup, string clientHint)
     {
         var error = Console.Error;
         var server = host.Services.GetService<IServer>();
@@ -231,8 +226,13 @@ internal static class ProxyHost
                 To use it from Cursor, Claude Desktop or VS Code, add this to your MCP config (mcpServers):
                   { "mcpServers": { "multiproxy": { "url": "{{url}}" } } }
                 (VS Code: { "servers": { "multiproxy": { "type": "http", "url": "{{url}}" } } })
-                Press Ctrl+C to stop.
                 """);
+            if (clientHint.Length > 0)
+            {
+                error.WriteLine(clientHint);
+            }
+
+            error.WriteLine("Press Ctrl+C to stop.");
         }
     }
 }

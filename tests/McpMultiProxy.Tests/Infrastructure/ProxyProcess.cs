@@ -42,8 +42,16 @@ public sealed class ProxyProcess : IAsyncDisposable
     /// The test owns the process (not <see cref="StdioClientTransport"/>), so the pid is known at once, stderr is
     /// captured from the first line, and the tree is killed by this handle.
     /// </remarks>
+    public static Task<ProxyProcess> StartStdioAsync(
+        IEnumerable<string> args,
+        McpClientOptions? clientOptions = null,
+        CancellationToken cancellationToken = default) =>
+        StartStdioAsync(args, new Dictionary<string, string?>(), clientOptions, cancellationToken);
+
+    /// <summary>Like <see cref="StartStdioAsync(IEnumerable{string}, McpClientOptions?, CancellationToken)"/>, with variables set (null: removed) in the proxy's environment.</summary>
     public static async Task<ProxyProcess> StartStdioAsync(
         IEnumerable<string> args,
+        IReadOnlyDictionary<string, string?> environment,
         McpClientOptions? clientOptions = null,
         CancellationToken cancellationToken = default)
     {
@@ -53,7 +61,7 @@ public sealed class ProxyProcess : IAsyncDisposable
             arguments.Add("--stdio");
         }
 
-        var process = ChildProcess.Start(TestPaths.DotNetHost, arguments, stdoutIsProtocol: true);
+        var process = ChildProcess.Start(TestPaths.DotNetHost, arguments, environment, stdoutIsProtocol: true);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -83,7 +91,11 @@ public sealed class ProxyProcess : IAsyncDisposable
     /// Starts <c>mcp-multiproxy [args] --http 127.0.0.1:0</c> (unless args has its own --http) and waits for the
     /// endpoint line on stderr.
     /// </summary>
-    public static async Task<ProxyProcess> StartHttpAsync(IEnumerable<string> args, CancellationToken cancellationToken = default)
+    public static Task<ProxyProcess> StartHttpAsync(IEnumerable<string> args, CancellationToken cancellationToken = default) =>
+        StartHttpAsync(args, new Dictionary<string, string?>(), cancellationToken);
+
+    /// <summary>Like <see cref="StartHttpAsync(IEnumerable{string}, CancellationToken)"/>, with variables set (null: removed) in the proxy's environment.</summary>
+    public static async Task<ProxyProcess> StartHttpAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, CancellationToken cancellationToken = default)
     {
         List<string> arguments = [TestPaths.ProxyDll, .. args];
         if (!arguments.Contains("--http"))
@@ -91,7 +103,7 @@ public sealed class ProxyProcess : IAsyncDisposable
             arguments.AddRange(["--http", "127.0.0.1:0"]);
         }
 
-        var process = ChildProcess.Start(TestPaths.DotNetHost, arguments);
+        var process = ChildProcess.Start(TestPaths.DotNetHost, arguments, environment);
         try
         {
             var line = await process.WaitForLineAsync(l => l.Contains(EndpointMarker, StringComparison.Ordinal), cancellationToken: cancellationToken);

@@ -1,0 +1,304 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+using McpMultiProxy.Benchmarks.Server;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace McpMultiProxy.Benchmarks.Load;
+
+/// <summary>
+/// The load benchmark: the published proxy as a child process, the benchmark's fast backend as another, and the
+/// same calls made directly (SDK client → backend) and through the proxy (SDK client → proxy HTTP → backend),
+/// in alternating rounds of one run. Prints every figure against its target.
+/// </summary>
+internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
+{
+    /// <summary>The proxy prints this on stderr before the URL of its MCP endpoint.</summary>
+    private const string EndpointMarker = "MCP endpoint: ";
+    private const string ProtocolVersion = "2025-11-25";
+
+    private static readonly Dictionary<string, object?> EchoArgs = new() { ["text"] = "hello" };
+    private static readonly Dictionary<string, object?> MiBArgs = new() { ["kb"] = 1024 };
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly Report _report = new();
+
+    public async Task<Report> RunAsync()
+    {
+        await using var backend = Child.Start(SelfCommand.Command, [.. SelfCommand.Prefix, "backend", "--http"]);
+        var backendUrl = await backend.WaitForLineAsync(FastBackend.ListeningMarker, StartTimeout);
+
+        Console.Error.WriteLine("== calls, HTTP backend");
+        await CallsAsync(
+            "HTTP backend",
+            () => HttpClientAsync(backendUrl),
+            ["--servers", $"b={backendUrl}"],
+            full: true);
+
+        Console.Error.WriteLine("== calls, stdio backend");
+        var config = WriteConfig(new Dictionary<string, object>
+        {
+            ["b"] = new Dictionary<string, object> { ["command"] = SelfCommand.Command, ["args"] = (string[])[.. SelfCommand.Prefix, "backend"] },
+        });
+        try
+        {
+            await CallsAsync("stdio backend", StdioClientAsync, ["--config", config], full: false);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+
+        Console.Error.WriteLine("== start-up and idle memory, 10 HTTP backends");
+        await StartupAsync(backendUrl, 10);
+
+        Console.Error.WriteLine("== tools/list");
+        await ListAsync(backendUrl);
+
+        return _report;
+    }
+
+    /// <summary>Calls <paramref name="tool"/> at <paramref name="url"/> for a while and prints the rate: load to profile under.</summary>
+    public static async Task<int> DriveAsync(string url, string tool, double seconds, int workers)
+    {
+        await using var client = await HttpClientAsync(url);
+        if (tool == RequestMethods.ToolsList)
+        {
+            var times = await TimeListsAsync(client, (int)(seconds * 100));
+            Console.WriteLine($"tools/list: p50 {Stats.Median(times):0.000} ms, p99 {Stats.Percentile(times, 99):0.000} ms");
+            return 0;
+        }
+
+        var args = tool.EndsWith("big", StringComparison.Ordinal) ? MiBArgs : EchoArgs;
+        var sample = await Workload.RunAsync(new Side("drive", [client], tool, null), args, workers, TimeSpan.FromSeconds(seconds), int.MaxValue);
+        Console.WriteLine($"{sample.Calls} calls in {sample.Seconds:0.00} s: {sample.Rate:0} calls/s, p50 {sample.Percentile(50):0.000} ms, p99 {sample.Percentile(99):0.000} ms");
+        return 0;
+    }
+
+    private async Task CallsAsync(string label, Func<Task<McpClient>> direct, string[] proxyArgs, bool full)
+    {
+        await using var proxy = await StartProxyAsync(proxyArgs, 1);
+        var directClients = new List<McpClient>();
+        var proxyClients = new List<McpClient>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                directClients.Add(await direct());
+                proxyClients.Add(await HttpClientAsync(proxy.Url));
+            }
+
+            var d1 = new Side("direct", directClients[..1], "echo", null);
+            var p1 = new Side("proxy", proxyClients[..1], "b__echo", proxy.Process);
+            var d8 = d1 with { Clients = directClients };
+            var p8 = p1 with { Clients = proxyClients };
+
+            var (sd, sp) = await Workload.CompareAsync(d1, p1, EchoArgs, 1, settings, weight: 2);
+            _report.Ratio($"sequential calls/s, {label}", sd.Rate, sp.Rate, "calls/s", 0.85);
+            _report.AtMost(
+                $"added p99 latency, sequential, {label}", sp.Percentile(99) - sd.Percentile(99), "ms", 1.0,
+                $"p50 {sd.Percentile(50):0.000} / p99 {sd.Percentile(99):0.000} ms", $"p50 {sp.Percentile(50):0.000} / p99 {sp.Percentile(99):0.000} ms");
+            _report.AtMost($"proxy CPU per call, sequential, {label}", sp.ProxyCpu.TotalMilliseconds / sp.Calls, "ms", 0.3);
+            _report.Info($"proxy thread wake-ups per call, sequential, {label}", $"{(double)sp.ProxySwitches / sp.Calls:0.0}");
+
+            var (id, ip) = await Workload.CompareAsync(d1, p1, EchoArgs, 8, settings);
+            _report.Ratio($"8 in flight on one session, {label}", id.Rate, ip.Rate, "calls/s", 0.80);
+            _report.Info($"proxy CPU per call, 8 in flight, {label}", Report.F(ip.ProxyCpu.TotalMilliseconds / ip.Calls, "ms"));
+
+            var (md, mp) = await Workload.CompareAsync(d8, p8, EchoArgs, 8, settings);
+            _report.Ratio($"8 sessions, {label}", md.Rate, mp.Rate, "calls/s", 0.85);
+
+            if (full)
+            {
+                var (bd, bp) = await Workload.CompareAsync(d1 with { Tool = "big" }, p1 with { Tool = "b__big" }, MiBArgs, 1, settings with { MaxCallsPerRound = Math.Min(settings.MaxCallsPerRound, 2000) });
+                _report.Add(new Figure(
+                    $"1 MiB results, sequential, {label}", Report.F(bd.Rate, "MiB/s"), Report.F(bp.Rate, "MiB/s"), $"{bp.Rate / bd.Rate:0.00}×", "", null));
+                _report.Info(
+                    $"proxy memory peak (VmHWM) after the calls above, {label}",
+                    Report.F(proxy.Process.StatusKiB("VmHWM") / 1024.0, "MiB"));
+            }
+        }
+        finally
+        {
+            foreach (var c in directClients.Concat(proxyClients))
+            {
+                await c.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task StartupAsync(string backendUrl, int backends)
+    {
+        var times = new List<double>();
+        var endpoint = new List<double>();
+        var rss = 0.0;
+        for (var i = 0; i < settings.StartRepeats; i++)
+        {
+            await using var proxy = await StartProxyAsync(ServersArgs(backendUrl, backends), backends);
+            times.Add(proxy.ServedAfterMs);
+            endpoint.Add(proxy.EndpointAfterMs);
+            if (i == settings.StartRepeats - 1)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(settings.IdleSeconds));
+                rss = proxy.Process.StatusKiB("VmRSS") / 1024.0;
+            }
+        }
+
+        _report.AtMost(
+            $"start until all tools served, {backends} HTTP backends (median of {times.Count})", Stats.Median(times), "ms", 150,
+            proxy: $"min {times.Min():0} / max {times.Max():0} ms; endpoint printed after {Stats.Median(endpoint):0} ms");
+        _report.AtMost($"idle memory (RSS), {backends} backends, proxy process", rss, "MiB", 40);
+    }
+
+    private async Task ListAsync(string backendUrl)
+    {
+        await using (var direct = await HttpClientAsync(backendUrl))
+        {
+            var times = await TimeListsAsync(direct, settings.ListCalls);
+            _report.Info($"tools/list p50, direct, 1 backend × {FastBackend.ToolCount} tools", Report.F(Stats.Median(times), "ms"));
+        }
+
+        foreach (var n in (int[])[1, 10, 50])
+        {
+            await using var proxy = await StartProxyAsync(ServersArgs(backendUrl, n), n);
+            await using var client = await HttpClientAsync(proxy.Url);
+            var times = await TimeListsAsync(client, settings.ListCalls);
+            var p50 = Stats.Median(times);
+            var name = $"tools/list p50, {n} backend{(n == 1 ? "" : "s")} × {FastBackend.ToolCount} tools";
+            if (n == 50)
+            {
+                _report.AtMost(name, p50, "ms", 2.0, proxy: $"p99 {Stats.Percentile(times, 99):0.000} ms");
+            }
+            else
+            {
+                _report.Info(name, Report.F(p50, "ms"), proxy: $"p99 {Stats.Percentile(times, 99):0.000} ms");
+            }
+        }
+    }
+
+    /// <summary>Times complete listings (every page), each parsed into the SDK's protocol types as a client would.</summary>
+    private static async Task<List<double>> TimeListsAsync(McpClient client, int count)
+    {
+        for (var i = 0; i < Math.Max(5, count / 10); i++)
+        {
+            await ListAllToolsAsync(client);
+        }
+
+        var times = new List<double>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            await ListAllToolsAsync(client);
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+
+        return times;
+    }
+
+    private static async Task<List<Tool>> ListAllToolsAsync(McpClient client)
+    {
+        var all = new List<Tool>();
+        string? cursor = null;
+        for (var page = 0; page < 100; page++)
+        {
+            var result = await client.SendRequestAsync<ListToolsRequestParams, ListToolsResult>(
+                RequestMethods.ToolsList, new ListToolsRequestParams { Cursor = cursor }, McpJsonUtilities.DefaultOptions);
+            all.AddRange(result.Tools);
+            cursor = result.NextCursor;
+            if (cursor is null)
+            {
+                break;
+            }
+        }
+
+        return all;
+    }
+
+    private static string[] ServersArgs(string backendUrl, int backends) =>
+        ["--servers", string.Join(',', Enumerable.Range(0, backends).Select(i => $"b{i:00}={backendUrl}"))];
+
+    /// <summary>
+    /// Starts the proxy on a free port and waits until it serves every backend's tools. Several "backends" may
+    /// point at the same fast backend process: the proxy holds a session per name either way.
+    /// </summary>
+    private async Task<RunningProxy> StartProxyAsync(IEnumerable<string> args, int backends)
+    {
+        var process = Child.Start(proxyCommand, ["--http", "127.0.0.1:0", .. args]);
+        try
+        {
+            var url = await process.WaitForLineAsync(EndpointMarker, StartTimeout);
+            var endpointAfter = Stopwatch.GetElapsedTime(process.StartedAt).TotalMilliseconds;
+            await using var client = await HttpClientAsync(url);
+            var deadline = Stopwatch.GetTimestamp() + (long)(StartTimeout.TotalSeconds * Stopwatch.Frequency);
+            var expected = backends * FastBackend.ToolCount;
+            while (true)
+            {
+                var tools = await ListAllToolsAsync(client);
+                if (tools.Count(t => t.Name.Contains("__", StringComparison.Ordinal)) >= expected)
+                {
+                    break;
+                }
+
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new InvalidOperationException($"the proxy served {tools.Count} tools after {StartTimeout}, expected {expected} from backends:\n  {string.Join("\n  ", process.Lines.TakeLast(30))}");
+                }
+
+                await Task.Delay(1);
+            }
+
+            return new RunningProxy(process, url, endpointAfter, Stopwatch.GetElapsedTime(process.StartedAt).TotalMilliseconds);
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static McpClientOptions ClientOptions() => new()
+    {
+        ClientInfo = new Implementation { Name = "mcp-multiproxy-bench", Version = "1.0" },
+        ProtocolVersion = ProtocolVersion,
+    };
+
+    private static async Task<McpClient> HttpClientAsync(string url) =>
+        await McpClient.CreateAsync(
+            new HttpClientTransport(new HttpClientTransportOptions { Endpoint = new Uri(url), TransportMode = HttpTransportMode.StreamableHttp }),
+            ClientOptions());
+
+    private static async Task<McpClient> StdioClientAsync() =>
+        await McpClient.CreateAsync(
+            new StdioClientTransport(new StdioClientTransportOptions
+            {
+                Name = "direct",
+                Command = SelfCommand.Command,
+                Arguments = [.. SelfCommand.Prefix, "backend"],
+                ShutdownTimeout = TimeSpan.FromSeconds(2),
+            }),
+            ClientOptions());
+
+    private static string WriteConfig(Dictionary<string, object> servers)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mcp-multiproxy-bench-{Environment.ProcessId}.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new Dictionary<string, object> { ["mcpServers"] = servers }));
+        return path;
+    }
+
+    /// <summary>A started proxy: its process, endpoint, and how long it took to print the endpoint and to serve every tool.</summary>
+    private sealed record RunningProxy(Child Process, string Url, double EndpointAfterMs, double ServedAfterMs) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Process.DisposeAsync();
+    }
+}
+
+/// <summary>How to start this program again (for the backend subcommand): the apphost, or <c>dotnet</c> with this assembly.</summary>
+internal static class SelfCommand
+{
+    public static string Command { get; } = Environment.ProcessPath ?? "dotnet";
+
+    public static string[] Prefix { get; } =
+        Path.GetFileNameWithoutExtension(Command) == "dotnet" ? [Assembly.GetEntryAssembly()!.Location] : [];
+}
