@@ -41,6 +41,7 @@ internal static partial class AdminApi
         "POST   /api/backends/{name}/enable     enable it",
         "POST   /api/backends/{name}/disable    disable it",
         "POST   /api/backends/{name}/check      ping it now",
+        "POST   /api/backends/{name}/approve    serve again its tools withheld because their definition changed since pinned: {} or {\"tool\": \"x\"}",
         "GET    /api/backends/{name}/tools      its tools as served",
         "GET    /api/backends/{name}/prompts    its prompts as served",
         "GET    /api/backends/{name}/resources  its resources and resource templates as served",
@@ -87,6 +88,7 @@ internal static partial class AdminApi
                 Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, action, name, null, ct));
         }
 
+        api.MapPost("/backends/{name}/approve", ApproveAsync);
         api.MapGet("/backends/{name}/tools", (string name, BackendRegistry registry, ProxyCatalog catalog) =>
             Known(registry, name) ?? Json(BackendTools(catalog.Current, name)));
         api.MapGet("/backends/{name}/prompts", (string name, BackendRegistry registry, ProxyCatalog catalog) =>
@@ -160,6 +162,33 @@ internal static partial class AdminApi
         }
 
         return await ManageAsync(management, "add", null, body, ct, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> ApproveAsync(string name, HttpRequest request, ManagementService management, BackendRegistry registry, CancellationToken ct)
+    {
+        if (Known(registry, name) is { } missing)
+        {
+            return missing;
+        }
+
+        Dictionary<string, JsonElement> fields = [];
+        if (request.ContentLength is not 0)
+        {
+            var (body, problem) = await ReadObjectAsync(request, "{} to approve every withheld tool of the server, or {\"tool\": \"name\"} for one", ct).ConfigureAwait(false);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            if (body!.Keys.FirstOrDefault(k => k != "tool") is { } unknown)
+            {
+                return Error(StatusCodes.Status400BadRequest, $"unknown field '{unknown}': approve takes only 'tool'.");
+            }
+
+            fields = body;
+        }
+
+        return await ManageAsync(management, "approve", name, fields, ct).ConfigureAwait(false);
     }
 
     private static async Task<IResult> ManageAsync(

@@ -66,6 +66,7 @@ public sealed class AdminApiBadInputTests(AlphaProxyFixture fixture) : IClassFix
         { "POST", "/api/backends/nope/enable", "", "application/json", HttpStatusCode.NotFound, "no server named 'nope'" },
         { "DELETE", "/api/backends/nope", null, null, HttpStatusCode.NotFound, "no server named 'nope'" },
         { "GET", "/api/nothing/here", null, null, HttpStatusCode.NotFound, "GET /api/nothing/here is not an endpoint" },
+        { "POST", "/api/backends/alpha/approve", """{"tool": "echo", "why": "because"}""", "application/json", HttpStatusCode.BadRequest, "unknown field 'why'" },
     };
 
     [Theory]
