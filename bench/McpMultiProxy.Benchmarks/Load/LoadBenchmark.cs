@@ -90,6 +90,14 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
                 proxyClients.Add(await HttpClientAsync(proxy.Url));
             }
 
+            // The build under test must be whole, not just fast: the proxy's own tools exercise its JSON (which
+            // NativeAOT would break if any of it needed reflection).
+            var status = await proxyClients[0].CallToolAsync("proxy_status", new Dictionary<string, object?>());
+            if (status.IsError == true || status.StructuredContent is null)
+            {
+                throw new InvalidOperationException($"proxy_status failed on the proxy under test: {string.Join(' ', status.Content.OfType<TextContentBlock>().Select(c => c.Text))}");
+            }
+
             var d1 = new Side("direct", directClients[..1], "echo", null);
             var p1 = new Side("proxy", proxyClients[..1], "b__echo", proxy.Process);
             var d8 = d1 with { Clients = directClients };

@@ -10,26 +10,31 @@ namespace McpMultiProxy.Backends;
 /// <summary>
 /// A live, enabled backend: its replicas, kept connected, and the policy that spreads calls over them.
 /// A call that failed before reaching a replica, or that may safely run twice, is retried on another one.
+/// When it stops serving, its last lists stay in the catalog for a grace period, so a blip does not churn
+/// the clients' tool lists.
 /// </summary>
-public sealed class Backend : IAsyncDisposable
+public sealed partial class Backend : IAsyncDisposable
 {
     private readonly BackendServices _services;
-    private readonly Replica[] _replicas;
+    private readonly Backoff _backoff;
     private readonly PerClientSessions _perClient;
+    private readonly Lock _graceLock = new();
+    private volatile Replica[] _replicas;
     private ILoadBalancer _balancer;
     private BackendConfig _config;
+    private BackendLists? _served;
+    private DateTimeOffset? _withdrawAt;
+    private ITimer? _graceTimer;
+    private bool _started;
 
     internal Backend(BackendConfig config, BackendServices services, Backoff backoff)
     {
         _config = config;
         _services = services;
+        _backoff = backoff;
         _balancer = LoadBalancers.Create(config.LoadBalancing);
-        _replicas = [.. Enumerable.Range(0, config.ReplicaCount).Select(i => new Replica(config, i, services, backoff))];
+        _replicas = [.. Enumerable.Range(0, config.ReplicaCount).Select(NewReplica)];
         _perClient = new PerClientSessions(services, () => _config);
-        foreach (var replica in _replicas)
-        {
-            replica.Changed += (_, kinds) => Changed?.Invoke(this, kinds);
-        }
     }
 
     /// <summary>Raised when any replica's state or lists change.</summary>
@@ -68,6 +73,33 @@ public sealed class Backend : IAsyncDisposable
     /// <summary>The lists served for this backend: those of its first ready replica.</summary>
     public BackendLists Lists => _replicas.FirstOrDefault(r => r.State.IsReady())?.Lists ?? BackendLists.Empty;
 
+    /// <summary>
+    /// What the catalog serves for it: the live lists while a replica is ready; the last ones during the
+    /// withdraw grace after it stopped serving; null once withdrawn (or before it ever served).
+    /// </summary>
+    public BackendLists? CatalogLists
+    {
+        get
+        {
+            lock (_graceLock)
+            {
+                return State.IsReady() ? Lists : _served;
+            }
+        }
+    }
+
+    /// <summary>When its tools will be withdrawn unless it recovers first; null unless in the grace period.</summary>
+    public DateTimeOffset? WithdrawAt
+    {
+        get
+        {
+            lock (_graceLock)
+            {
+                return _withdrawAt;
+            }
+        }
+    }
+
     /// <summary>Per-client sessions open now (0 unless the backend uses them).</summary>
     public int ClientSessionCount => _perClient.Count;
 
@@ -77,23 +109,65 @@ public sealed class Backend : IAsyncDisposable
     /// <summary>Starts connecting every replica.</summary>
     public void Start()
     {
+        _started = true;
         foreach (var replica in _replicas)
         {
             replica.Start();
         }
     }
 
-    /// <summary>Applies a config that differs only in settings that need no reconnect.</summary>
-    internal void UpdateConfig(BackendConfig config)
+    /// <summary>True when <paramref name="config"/> can be applied in place: same connection, or only the URL list changed.</summary>
+    internal bool CanUpdateTo(BackendConfig config) =>
+        config.SameConnectionAs(_config)
+        || (config.Transport != BackendTransport.Stdio && (config with { Urls = _config.Urls }).SameConnectionAs(_config));
+
+    /// <summary>
+    /// Applies a config that <see cref="CanUpdateTo"/> allows. Replicas whose URL stays keep their sessions (even
+    /// at another position); new URLs get new replicas; the replicas of URLs that went are returned, to be stopped.
+    /// </summary>
+    internal IReadOnlyList<Replica> UpdateConfig(BackendConfig config)
     {
-        _config = config;
-        _balancer = LoadBalancers.Create(config.LoadBalancing);
-        foreach (var replica in _replicas)
+        var old = _replicas;
+        var kept = new List<Replica>(config.ReplicaCount);
+        var started = new List<Replica>();
+        var remaining = old.ToList();
+        for (var i = 0; i < config.ReplicaCount; i++)
         {
-            replica.UpdateConfig(config);
+            var url = config.Transport == BackendTransport.Stdio ? null : config.Urls[i];
+            var same = remaining.FirstOrDefault(r => url is null || r.Endpoint == url);
+            if (same is not null)
+            {
+                remaining.Remove(same);
+                same.Rebind(config, i);
+                kept.Add(same);
+            }
+            else
+            {
+                var replica = NewReplica(i);
+                replica.UpdateConfig(config);
+                kept.Add(replica);
+                started.Add(replica);
+            }
         }
 
-        Changed?.Invoke(this, ListKinds.All);
+        _config = config;
+        _balancer = LoadBalancers.Create(config.LoadBalancing);
+        _replicas = [.. kept];
+        foreach (var replica in remaining)
+        {
+            replica.Changed -= OnReplicaChanged;
+        }
+
+        if (_started)
+        {
+            foreach (var replica in started)
+            {
+                replica.Start();
+            }
+        }
+
+        OnReplicaChanged(null, ListKinds.All);
+        return remaining;
     }
 
     /// <summary>
@@ -106,8 +180,10 @@ public sealed class Backend : IAsyncDisposable
     {
         var time = _services.TimeProvider;
         var settings = _services.Settings();
-        var call = new CallOptions(caller, Timeout, TimeSpan.FromSeconds(Math.Max(settings.MaxCallTimeoutSeconds, Timeout.TotalSeconds)));
+        using var lease = _services.Calls.Enter(Name);
+        var call = new CallOptions(caller, Timeout, TimeSpan.FromSeconds(Math.Max(settings.MaxCallTimeoutSeconds, Timeout.TotalSeconds)), _services.Calls.Cancelled);
         List<Replica>? tried = null;
+        var reinitialised = false;
         while (true)
         {
             var ready = ReadyReplicas(tried);
@@ -129,10 +205,23 @@ public sealed class Backend : IAsyncDisposable
                 replica.ReportOutcome(failed: false, null);
                 return result;
             }
+            catch (BackendUnavailableException ex) when (ex.SessionExpired && !reinitialised)
+            {
+                // The server restarted and forgot the session; it did not run the request. Once its replica has
+                // initialised a new session (at once, see Replica), send it again: transparent to the caller.
+                replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Failure);
+                reinitialised = true;
+                await replica.WaitForSessionAsync(session, TimeSpan.FromSeconds(settings.ConnectTimeoutSeconds), cancellationToken).ConfigureAwait(false);
+            }
             catch (McpProtocolException)
             {
                 replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Error);
                 throw;
+            }
+            catch (BackendTimeoutException) when (_services.Calls.Cancelled.IsCancellationRequested)
+            {
+                replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Failure);
+                throw new BackendUnavailableException(Name, "the proxy is shutting down and the call did not finish in time; it was cancelled");
             }
             catch (BackendTimeoutException ex)
             {
@@ -143,7 +232,16 @@ public sealed class Backend : IAsyncDisposable
             catch (BackendUnavailableException ex)
             {
                 replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Failure);
-                replica.ReportOutcome(failed: true, ex.Reason);
+                if (BackendFailures.IsConnectionRefused(ex))
+                {
+                    // Nobody listens there any more: no need to wait for three failures to take it out.
+                    replica.RequestReconnect(ex.Reason);
+                }
+                else
+                {
+                    replica.ReportOutcome(failed: true, ex.Reason);
+                }
+
                 (tried ??= []).Add(replica);
                 if (!(retryable || ex.NotSent) || ReadyReplicas(tried).Count == 0)
                 {
@@ -190,14 +288,72 @@ public sealed class Backend : IAsyncDisposable
         return await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
-    /// <summary>Stops every replica (stdio children are stopped).</summary>
+    /// <summary>Stops every replica, in parallel (stdio children are stopped).</summary>
     public async ValueTask DisposeAsync()
     {
-        await _perClient.DisposeAsync().ConfigureAwait(false);
-        foreach (var replica in _replicas)
+        lock (_graceLock)
         {
-            await replica.DisposeAsync().ConfigureAwait(false);
+            _graceTimer?.Dispose();
+            _graceTimer = null;
         }
+
+        await _perClient.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(_replicas.Select(r => r.DisposeAsync().AsTask())).ConfigureAwait(false);
+    }
+
+    private Replica NewReplica(int index)
+    {
+        var replica = new Replica(_config, index, _services, _backoff);
+        replica.Changed += OnReplicaChanged;
+        return replica;
+    }
+
+    private void OnReplicaChanged(Replica? replica, ListKinds kinds)
+    {
+        lock (_graceLock)
+        {
+            if (State.IsReady())
+            {
+                _served = Lists;
+                _withdrawAt = null;
+                _graceTimer?.Dispose();
+                _graceTimer = null;
+            }
+            else if (_served is not null && _withdrawAt is null)
+            {
+                // It served until now: keep its lists for the grace period, then withdraw them.
+                var grace = TimeSpan.FromSeconds(_services.Settings().WithdrawGraceSeconds);
+                if (grace > TimeSpan.Zero)
+                {
+                    _withdrawAt = _services.TimeProvider.GetUtcNow() + grace;
+                    _graceTimer = _services.TimeProvider.CreateTimer(_ => OnGraceOver(), null, grace, System.Threading.Timeout.InfiniteTimeSpan);
+                }
+                else
+                {
+                    _served = null;
+                }
+            }
+        }
+
+        Changed?.Invoke(this, kinds);
+    }
+
+    private void OnGraceOver()
+    {
+        lock (_graceLock)
+        {
+            if (_withdrawAt is null || State.IsReady())
+            {
+                return;
+            }
+
+            _served = null;
+            _withdrawAt = null;
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+        }
+
+        Changed?.Invoke(this, ListKinds.All);
     }
 
     private IReadOnlyList<Replica> ReadyReplicas(List<Replica>? exclude)
@@ -220,12 +376,18 @@ public sealed class Backend : IAsyncDisposable
         return ready;
     }
 
-    private string DescribeUnavailable()
+    /// <summary>Why no replica can take a call now: still starting, or the last error and the next reconnect.</summary>
+    internal string DescribeUnavailable()
     {
         var statuses = _replicas.Select(r => r.Status()).ToList();
         if (statuses.All(s => s.State == HealthState.Starting))
         {
             return "it is still starting; try again in a moment";
+        }
+
+        if (statuses.All(s => s.State.IsReady()))
+        {
+            return "every replica failed this call";
         }
 
         var last = statuses.Where(s => s.LastError is not null).OrderByDescending(s => s.LastErrorAt).FirstOrDefault();

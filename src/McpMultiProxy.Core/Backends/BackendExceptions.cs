@@ -37,6 +37,9 @@ public sealed class BackendUnavailableException : Exception
 
     /// <summary>True when the request surely never reached the backend, so it is safe to retry elsewhere.</summary>
     public bool NotSent { get; init; }
+
+    /// <summary>True when an HTTP backend no longer knew the session (404): it is re-initialised and the call retried once.</summary>
+    public bool SessionExpired { get; init; }
 }
 
 /// <summary>A call ran past its timeout; the backend was sent a cancellation.</summary>

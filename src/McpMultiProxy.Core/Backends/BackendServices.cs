@@ -10,7 +10,8 @@ internal sealed class BackendServices(
     TimeProvider timeProvider,
     IEnumerable<IBackendTransportFactory> transports,
     IClientBridge bridge,
-    Func<ProxySettings> settings)
+    Func<ProxySettings> settings,
+    CallGate? calls = null)
 {
     private readonly IBackendTransportFactory[] _transports = [.. transports];
 
@@ -21,6 +22,9 @@ internal sealed class BackendServices(
     public IClientBridge Bridge { get; } = bridge;
 
     public Func<ProxySettings> Settings { get; } = settings;
+
+    /// <summary>Every forwarded request passes here, so a shutdown can drain them.</summary>
+    public CallGate Calls { get; } = calls ?? new CallGate();
 
     public IClientTransport CreateTransport(BackendConfig config, int replica) =>
         (_transports.FirstOrDefault(t => t.Handles(config.Transport))

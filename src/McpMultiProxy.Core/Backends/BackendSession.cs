@@ -137,6 +137,9 @@ internal sealed partial class BackendSession : IAsyncDisposable
         using var forwardCancel = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout)
             : default;
+        using var forwardShutdown = call.Shutdown.CanBeCanceled
+            ? call.Shutdown.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout)
+            : default;
 
         string? proxyToken = null;
         ProgressRoute? route = null;
@@ -175,7 +178,7 @@ internal sealed partial class BackendSession : IAsyncDisposable
         }
         catch (Exception ex) when (Completion.IsCompleted)
         {
-            throw new BackendUnavailableException(_name, "its connection closed during the call", ex);
+            throw Unavailable(ex);
         }
         catch (OperationCanceledException)
         {
@@ -186,7 +189,7 @@ internal sealed partial class BackendSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            throw new BackendUnavailableException(_name, ex.Message, ex);
+            throw Unavailable(ex);
         }
         finally
         {
@@ -200,6 +203,19 @@ internal sealed partial class BackendSession : IAsyncDisposable
                 _callers.TryRemove(new KeyValuePair<McpServer, int>(c, 0));
             }
         }
+    }
+
+    /// <summary>
+    /// The error for a request that failed without an answer: why (the process's exit code, HTTP 404, the transport's
+    /// error), whether it surely never reached the backend (safe to retry anywhere), and whether the session expired.
+    /// </summary>
+    private BackendUnavailableException Unavailable(Exception ex)
+    {
+        var expired = BackendFailures.IsSessionExpired(ex);
+        var reason = expired ? "it no longer knew the session (HTTP 404)"
+            : Completion.IsCompletedSuccessfully ? $"it stopped during the call: {BackendFailures.DescribeEnd(Completion.Result)}"
+            : Completion.IsCompleted ? "its connection closed during the call" : ex.Message;
+        return new BackendUnavailableException(_name, reason, ex) { NotSent = BackendFailures.IsNotSent(ex), SessionExpired = expired };
     }
 
     /// <summary>
@@ -611,4 +627,5 @@ internal sealed partial class BackendSession : IAsyncDisposable
 }
 
 /// <summary>Per-call settings: who called and how long the backend may take.</summary>
-internal readonly record struct CallOptions(McpServer? Caller, TimeSpan Timeout, TimeSpan MaxTimeout);
+/// <remarks><paramref name="Shutdown"/> is cancelled when a shutdown's grace ran out: the call then ends like a timeout.</remarks>
+internal readonly record struct CallOptions(McpServer? Caller, TimeSpan Timeout, TimeSpan MaxTimeout, CancellationToken Shutdown = default);

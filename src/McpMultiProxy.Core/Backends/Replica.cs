@@ -20,7 +20,9 @@ public sealed partial class Replica : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private TaskCompletionSource _reconnect = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private BackendConfig _config;
+    private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? _retryWait;
+    private volatile Binding _binding;
     private BackendSession? _session;
     private Task? _loop;
     private HealthState _state = HealthState.Starting;
@@ -30,11 +32,11 @@ public sealed partial class Replica : IAsyncDisposable
     private string? _lastError;
     private DateTimeOffset? _lastErrorAt;
     private int _restarts;
+    private DateTimeOffset? _lastImmediateReconnect;
 
     internal Replica(BackendConfig config, int index, BackendServices services, Backoff backoff)
     {
-        _config = config;
-        Index = index;
+        _binding = new Binding(config, index);
         _services = services;
         _backoff = backoff;
         _logger = services.LoggerFactory.CreateLogger<Replica>();
@@ -44,11 +46,14 @@ public sealed partial class Replica : IAsyncDisposable
     /// <summary>Raised when state or lists change.</summary>
     public event Action<Replica, ListKinds>? Changed;
 
-    /// <summary>Position in the backend's URL list.</summary>
-    public int Index { get; }
+    /// <summary>Position in the backend's URL list (its priority under failover).</summary>
+    public int Index => _binding.Index;
+
+    /// <summary>The endpoint it connects to, as configured (may hold secrets: not for display).</summary>
+    internal string Endpoint => _binding.Endpoint;
 
     /// <summary>Where it points (secrets redacted).</summary>
-    public string Target => _config.Transport == BackendTransport.Stdio ? _config.DisplayTarget : Redaction.RedactUrl(_config.Urls[Index]);
+    public string Target => _binding.Config.Transport == BackendTransport.Stdio ? _binding.Config.DisplayTarget : Redaction.RedactUrl(_binding.Endpoint);
 
     /// <summary>Counters and response times.</summary>
     public BackendStats Stats { get; }
@@ -71,9 +76,13 @@ public sealed partial class Replica : IAsyncDisposable
         lock (_lock)
         {
             var session = _session;
+            var circuit = session is not null ? CircuitState.Closed : _nextRetryAt is not null ? CircuitState.Open : _attempt > 0 ? CircuitState.HalfOpen : CircuitState.Closed;
             return new ReplicaStatus(
                 Index, Target, _state, _lastError, _lastErrorAt, _attempt, _nextRetryAt, _connectedAt, _restarts,
-                session?.ServerInfo?.Name, session?.ServerInfo?.Version, session?.ProtocolVersion, session?.Instructions, Stats.Snapshot());
+                session?.ServerInfo?.Name, session?.ServerInfo?.Version, session?.ProtocolVersion, session?.Instructions, Stats.Snapshot())
+            {
+                Circuit = circuit,
+            };
         }
     }
 
@@ -88,6 +97,67 @@ public sealed partial class Replica : IAsyncDisposable
             _lastError = reason;
             _lastErrorAt = _services.TimeProvider.GetUtcNow();
             _reconnect.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Cuts a reconnect wait short (the operator asked for a health check, or fixed the server): the next attempt
+    /// starts now. Returns false when the replica is not waiting.
+    /// </summary>
+    public bool RetryNow()
+    {
+        lock (_lock)
+        {
+            if (_retryWait is null)
+            {
+                return false;
+            }
+
+            _retryWait.Cancel();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Waits until a session other than <paramref name="stale"/> is up; false when none is within <paramref name="timeout"/>.
+    /// </summary>
+    internal async Task<bool> WaitForSessionAsync(BackendSession? stale, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var time = _services.TimeProvider;
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            Task next;
+            lock (_lock)
+            {
+                if (_session is { } current && !ReferenceEquals(current, stale))
+                {
+                    return true;
+                }
+
+                // The stale session is still installed until the loop notices its end: wait for that end first.
+                next = _session is { } installed ? installed.Completion : _connected.Task;
+            }
+
+            var left = timeout - time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await next.WaitAsync(left, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+            catch (Exception) when (next.IsCompleted)
+            {
+            }
+
+            await Task.Yield();
         }
     }
 
@@ -119,7 +189,10 @@ public sealed partial class Replica : IAsyncDisposable
     }
 
     /// <summary>Swaps in a config whose connection settings are unchanged (filters, timeouts).</summary>
-    internal void UpdateConfig(BackendConfig config) => _config = config;
+    internal void UpdateConfig(BackendConfig config) => _binding = _binding with { Config = config };
+
+    /// <summary>Moves it to another position of a changed URL list; its own URL is the same, so the session stays.</summary>
+    internal void Rebind(BackendConfig config, int index) => _binding = new Binding(config, index);
 
     /// <summary>Stops the loop and closes the session (a stdio child is stopped).</summary>
     public async ValueTask DisposeAsync()
@@ -164,11 +237,12 @@ public sealed partial class Replica : IAsyncDisposable
             }
 
             BackendSession session;
+            var binding = _binding;
             try
             {
                 using var connectTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(_services.Settings().ConnectTimeoutSeconds) + TimeSpan.FromSeconds(5), time);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, connectTimeout.Token);
-                session = await BackendSession.ConnectAsync(_config, Index, _services, linked.Token).ConfigureAwait(false);
+                session = await BackendSession.ConnectAsync(binding.Config, binding.Index, _services, linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -186,11 +260,12 @@ public sealed partial class Replica : IAsyncDisposable
                 _session = session;
                 _connectedAt = connectedAt;
                 _nextRetryAt = null;
+                _connected.TrySetResult();
             }
 
             Stats.ResetFailures();
             session.ListsChanged += OnListsChanged;
-            LogConnected(_logger, _config.Name, Target, session.ServerInfo?.Name ?? "?", session.ProtocolVersion ?? "?", session.Lists.Tools.Count);
+            LogConnected(_logger, binding.Config.Name, Target, session.ServerInfo?.Name ?? "?", session.ProtocolVersion ?? "?", session.Lists.Tools.Count);
             SetState(HealthState.Healthy, ListKinds.All);
 
             await Task.WhenAny(session.Completion, reconnect.Task, Task.Delay(Timeout.Infinite, stop)).ConfigureAwait(false);
@@ -199,20 +274,32 @@ public sealed partial class Replica : IAsyncDisposable
                 return;
             }
 
-            var reason = session.Completion.IsCompleted ? await DescribeEndAsync(session).ConfigureAwait(false) : _lastError ?? "reconnect requested";
+            var (reason, expired) = session.Completion.IsCompleted ? await DescribeEndAsync(session).ConfigureAwait(false) : (_lastError ?? "reconnect requested", false);
             lock (_lock)
             {
                 _session = null;
                 _restarts++;
+                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
             session.ListsChanged -= OnListsChanged;
             await session.DisposeAsync().ConfigureAwait(false);
 
             // A session that stayed up long enough starts the backoff afresh; one that died young continues it.
-            if (time.GetUtcNow() - connectedAt >= _backoff.StableAfter)
+            var now = time.GetUtcNow();
+            if (now - connectedAt >= _backoff.StableAfter)
             {
                 _attempt = 0;
+            }
+
+            // An HTTP server that forgot the session (it restarted) is up: initialise again at once, but only once
+            // per stable period, so a server that rejects every new session still backs off.
+            var immediate = expired && (_lastImmediateReconnect is not { } last || now - last >= _backoff.StableAfter);
+            if (immediate)
+            {
+                _lastImmediateReconnect = now;
+                LogReinitialising(_logger, binding.Config.Name, Target);
+                continue;
             }
 
             await WaitBeforeRetryAsync(reason, stop).ConfigureAwait(false);
@@ -224,21 +311,36 @@ public sealed partial class Replica : IAsyncDisposable
         var time = _services.TimeProvider;
         var attempt = Interlocked.Increment(ref _attempt);
         var delay = _backoff.DelayFor(attempt, Random.Shared.NextDouble());
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop);
+
+        // The timer starts before the state is published, so whoever sees "unhealthy" (a test on a fake clock) can
+        // count on the retry being scheduled already.
+        var delayed = Task.Delay(delay, time, wait.Token);
         lock (_lock)
         {
             _lastError = reason;
             _lastErrorAt = time.GetUtcNow();
             _nextRetryAt = _lastErrorAt + delay;
+            _retryWait = wait;
         }
 
-        LogFailed(_logger, _config.Name, Target, reason, attempt, delay.TotalSeconds);
+        LogFailed(_logger, _binding.Config.Name, Target, reason, attempt, delay.TotalSeconds);
         SetState(HealthState.Unhealthy, ListKinds.All);
         try
         {
-            await Task.Delay(delay, time, stop).ConfigureAwait(false);
+            await delayed.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (wait.IsCancellationRequested)
         {
+            // Stopped, or RetryNow: either way the wait is over.
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _retryWait = null;
+                _nextRetryAt = null;
+            }
         }
     }
 
@@ -255,7 +357,7 @@ public sealed partial class Replica : IAsyncDisposable
 
         if (old != state)
         {
-            LogStateChanged(_logger, _config.Name, Target, old.ToDisplay(), state.ToDisplay());
+            LogStateChanged(_logger, _binding.Config.Name, Target, old.ToDisplay(), state.ToDisplay());
         }
 
         if (old != state || kinds != ListKinds.None)
@@ -274,21 +376,16 @@ public sealed partial class Replica : IAsyncDisposable
         _ => ex.Message,
     };
 
-    private static async Task<string> DescribeEndAsync(BackendSession session)
+    private static async Task<(string Reason, bool Expired)> DescribeEndAsync(BackendSession session)
     {
         try
         {
             var details = await session.Completion.ConfigureAwait(false);
-            return details switch
-            {
-                StdioClientCompletionDetails { ExitCode: { } code } => $"the process exited with code {code}",
-                { Exception: { } ex } => $"the connection closed: {ex.Message}",
-                _ => "the connection closed",
-            };
+            return (BackendFailures.DescribeEnd(details), BackendFailures.IsSessionExpired(details));
         }
         catch (Exception ex)
         {
-            return $"the connection failed: {ex.Message}";
+            return ($"the connection failed: {ex.Message}", false);
         }
     }
 
@@ -297,6 +394,9 @@ public sealed partial class Replica : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Backend} [{Target}]: {Reason}; retry {Attempt} in {Seconds:0.0} s")]
     private static partial void LogFailed(ILogger logger, string backend, string target, string reason, int attempt, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Backend} [{Target}]: the server no longer knew the session (HTTP 404); initialising a new one now")]
+    private static partial void LogReinitialising(ILogger logger, string backend, string target);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Backend} [{Target}]: {Old} -> {New}")]
     private static partial void LogStateChanged(ILogger logger, string backend, string target, string old, string @new);
@@ -317,4 +417,30 @@ public sealed record ReplicaStatus(
     string? ServerVersion,
     string? ProtocolVersion,
     string? Instructions,
-    StatsSnapshot Stats);
+    StatsSnapshot Stats)
+{
+    /// <summary>Closed: calls flow. Open: failed, waiting for the next attempt (calls fail fast). Half-open: trying again.</summary>
+    public CircuitState Circuit { get; init; }
+}
+
+/// <summary>
+/// A replica's circuit. Its break time is the reconnect backoff, and its probe is the reconnect itself (handshake
+/// and lists), so it closes only on a backend that really answers again.
+/// </summary>
+public enum CircuitState
+{
+    /// <summary>Connected: calls flow.</summary>
+    Closed,
+
+    /// <summary>Failed; calls fail fast until the next attempt.</summary>
+    Open,
+
+    /// <summary>Trying to connect again.</summary>
+    HalfOpen,
+}
+
+/// <summary>What a replica connects to: the backend's config and its position in the URL list, swapped together.</summary>
+internal sealed record Binding(BackendConfig Config, int Index)
+{
+    public string Endpoint => Config.Transport == BackendTransport.Stdio ? Config.DisplayTarget : Config.Urls[Index];
+}

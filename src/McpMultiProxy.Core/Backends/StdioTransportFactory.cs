@@ -1,3 +1,4 @@
+using McpMultiProxy.Backends.Processes;
 using McpMultiProxy.Configuration;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
@@ -6,9 +7,10 @@ namespace McpMultiProxy.Backends;
 
 /// <summary>
 /// Starts a backend as a child process. The child gets a minimal environment (PATH, HOME and the like,
-/// plus what its config declares), never the proxy's own variables and secrets.
+/// plus what its config declares), never the proxy's own variables and secrets. On Unix it runs in a process
+/// group of its own, stopped as a whole (<see cref="ChildProcessTransport"/>); on Windows the SDK's transport is used.
 /// </summary>
-internal sealed partial class StdioTransportFactory : IBackendTransportFactory
+internal sealed partial class StdioTransportFactory(ProcessGroupWatchdog? watchdog = null, ProcessStopTimes? stopTimes = null) : IBackendTransportFactory
 {
     // Beyond the SDK's default set: what .NET and Node children need to start at all.
     private static readonly string[] ExtraInherited = ["DOTNET_ROOT", "DOTNET_CLI_HOME", "TMPDIR", "LANG", "LC_ALL", "XDG_RUNTIME_DIR", "NODE_PATH"];
@@ -33,6 +35,12 @@ internal sealed partial class StdioTransportFactory : IBackendTransportFactory
 
         var logger = loggerFactory.CreateLogger("McpMultiProxy.Backends.Stderr");
         var name = config.Name;
+        if (!OperatingSystem.IsWindows())
+        {
+            var launch = new ProcessLaunch(config.Name, config.Command!, [.. config.Args], env.Where(e => e.Value is not null).ToDictionary(e => e.Key, e => e.Value!), config.Cwd);
+            return new ChildProcessTransport(launch, watchdog, stopTimes ?? ProcessStopTimes.Default, loggerFactory, line => LogStderr(logger, name, line));
+        }
+
         return new StdioClientTransport(
             new StdioClientTransportOptions
             {

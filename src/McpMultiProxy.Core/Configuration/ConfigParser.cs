@@ -22,7 +22,7 @@ public static class ConfigParser
     private static readonly string[] ProxyKeys =
     [
         "separator", "prefix", "healthIntervalSeconds", "healthTimeoutSeconds", "callTimeoutSeconds", "maxCallTimeoutSeconds",
-        "connectTimeoutSeconds", "allowStdioAdd", "backendProtocolVersion", "pageSize",
+        "connectTimeoutSeconds", "allowStdioAdd", "backendProtocolVersion", "pageSize", "withdrawGraceSeconds", "shutdownGraceSeconds",
         "allowedCommands", "pinTools", "allowedOrigins", "allowedHosts", "tokenFile", "maxMessageBytes", "maxBackendMessageBytes", "maxJsonDepth",
     ];
 
@@ -256,6 +256,8 @@ public static class ConfigParser
                 case "callTimeoutSeconds": settings = settings with { CallTimeoutSeconds = Number(p, at, error) ?? settings.CallTimeoutSeconds }; break;
                 case "maxCallTimeoutSeconds": settings = settings with { MaxCallTimeoutSeconds = Number(p, at, error) ?? settings.MaxCallTimeoutSeconds }; break;
                 case "connectTimeoutSeconds": settings = settings with { ConnectTimeoutSeconds = Number(p, at, error) ?? settings.ConnectTimeoutSeconds }; break;
+                case "withdrawGraceSeconds": settings = settings with { WithdrawGraceSeconds = Number(p, at, error) ?? settings.WithdrawGraceSeconds }; break;
+                case "shutdownGraceSeconds": settings = settings with { ShutdownGraceSeconds = Number(p, at, error) ?? settings.ShutdownGraceSeconds }; break;
                 case "pageSize":
                     var size = Number(p, at, error);
                     if (size is { } n && (n < 1 || n != Math.Floor(n)))

@@ -108,6 +108,11 @@ public static partial class ConfigValidator
         {
             yield return problem;
         }
+
+        if (settings.WithdrawGraceSeconds is < 0 or > 3600 || settings.ShutdownGraceSeconds is < 0 or > 3600)
+        {
+            yield return "proxy: withdrawGraceSeconds and shutdownGraceSeconds must be from 0 to 3600 (0 turns the grace off).";
+        }
     }
 
     /// <summary>A problem with an HTTP endpoint, or null when it is a usable http(s) URL.</summary>

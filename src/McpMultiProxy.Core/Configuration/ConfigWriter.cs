@@ -147,6 +147,8 @@ public static class ConfigWriter
         Num("callTimeoutSeconds", s.CallTimeoutSeconds, d.CallTimeoutSeconds);
         Num("maxCallTimeoutSeconds", s.MaxCallTimeoutSeconds, d.MaxCallTimeoutSeconds);
         Num("connectTimeoutSeconds", s.ConnectTimeoutSeconds, d.ConnectTimeoutSeconds);
+        Num("withdrawGraceSeconds", s.WithdrawGraceSeconds, d.WithdrawGraceSeconds);
+        Num("shutdownGraceSeconds", s.ShutdownGraceSeconds, d.ShutdownGraceSeconds);
         if (s.AllowStdioAdd)
         {
             o["allowStdioAdd"] = true;

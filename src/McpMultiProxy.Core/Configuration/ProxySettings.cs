@@ -37,6 +37,15 @@ public sealed record ProxySettings
     /// <summary>Seconds a backend may take to start and answer the handshake.</summary>
     public double ConnectTimeoutSeconds { get; init; } = 30;
 
+    /// <summary>
+    /// Seconds a backend that stopped serving keeps its tools listed (calls get a clear "unavailable" error), so a
+    /// blip that heals within them does not churn the clients' tool lists.
+    /// </summary>
+    public double WithdrawGraceSeconds { get; init; } = 5;
+
+    /// <summary>On shutdown, seconds calls in flight may take to finish before they are cancelled.</summary>
+    public double ShutdownGraceSeconds { get; init; } = 5;
+
     /// <summary>Whether <c>manage add</c> through MCP may start programs (stdio backends). Off by default.</summary>
     public bool AllowStdioAdd { get; init; }
 

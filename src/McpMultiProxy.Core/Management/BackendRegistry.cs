@@ -25,6 +25,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
     private volatile ProxyConfig _config;
     private volatile Dictionary<string, Backend> _live = new(StringComparer.Ordinal);
     private volatile Backend[] _liveList = [];
+    private volatile ConfigProblem? _configError;
 
     internal BackendRegistry(
         ProxyConfig initial,
@@ -201,6 +202,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
     public async Task ApplyAsync(ProxyConfig config, CancellationToken cancellationToken)
     {
         var toStop = new List<Backend>();
+        var replicasToStop = new List<Replica>();
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -212,8 +214,9 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
             foreach (var old in _config.Servers)
             {
                 var now = next.Find(old.Name);
-                if ((now is null || !now.Enabled || !now.SameConnectionAs(old)) && live.Remove(old.Name, out var gone))
+                if (live.TryGetValue(old.Name, out var gone) && (now is null || !now.Enabled || !gone.CanUpdateTo(now)))
                 {
+                    live.Remove(old.Name);
                     toStop.Add(gone);
                 }
             }
@@ -224,7 +227,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
                 {
                     if (!existing.Config.Equals(now))
                     {
-                        existing.UpdateConfig(now);
+                        replicasToStop.AddRange(existing.UpdateConfig(now));
                     }
                 }
                 else
@@ -250,11 +253,71 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
         }
 
         Rebuild();
-        foreach (var backend in toStop)
-        {
-            await backend.DisposeAsync().ConfigureAwait(false);
-        }
+        await Task.WhenAll([.. toStop.Select(b => b.DisposeAsync().AsTask()), .. replicasToStop.Select(r => r.DisposeAsync().AsTask())]).ConfigureAwait(false);
     }
+
+    /// <inheritdoc/>
+    public async Task UpdateAsync(BackendConfig config, CancellationToken cancellationToken)
+    {
+        var problems = ConfigValidator.Validate(config, _config.Settings).ToList();
+        if (problems.Count > 0)
+        {
+            throw new ManagementException(string.Join(" ", problems));
+        }
+
+        Backend? stopped = null;
+        IReadOnlyList<Replica> replicasToStop = [];
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            RequireKnown(config.Name);
+            var next = _config with { Servers = [.. _config.Servers.Select(s => s.Name == config.Name ? config : s)] };
+            Save(next);
+            _config = next;
+            var live = _live.GetValueOrDefault(config.Name);
+            if (live is not null && config.Enabled && live.CanUpdateTo(config))
+            {
+                replicasToStop = live.UpdateConfig(config);
+            }
+            else
+            {
+                stopped = TakeLive(config.Name);
+                if (config.Enabled)
+                {
+                    var backend = CreateBackend(config);
+                    SetLive(new Dictionary<string, Backend>(_live, StringComparer.Ordinal) { [config.Name] = backend });
+                    backend.Start();
+                }
+            }
+
+            LogUpdated(_logger, config.Name, config.DisplayTarget);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        Rebuild();
+        if (stopped is not null)
+        {
+            await stopped.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(replicasToStop.Select(r => r.DisposeAsync().AsTask())).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records that the config file could not be applied (parse or validation errors), or clears that when
+    /// <paramref name="error"/> is null. The last good config stays in force; <c>proxy_status</c> shows this.
+    /// </summary>
+    public void ReportConfigError(string? error)
+    {
+        _configError = error is null ? null : new ConfigProblem(error, _services.TimeProvider.GetUtcNow());
+        Changed?.Invoke();
+    }
+
+    /// <summary>Why the config file was last refused, and when; null while the file in force is the one on disk.</summary>
+    public ConfigProblem? ConfigError => _configError;
 
     /// <summary>Rebuilds the catalog from every ready backend and publishes it.</summary>
     public void Rebuild()
@@ -265,9 +328,10 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
             var live = _live;
             foreach (var config in _config.Servers)
             {
-                if (live.TryGetValue(config.Name, out var backend) && backend.State.IsReady())
+                // A backend that stopped serving keeps its lists through the withdraw grace (Backend.CatalogLists).
+                if (live.TryGetValue(config.Name, out var backend) && backend.CatalogLists is { } lists)
                 {
-                    sources.Add(new CatalogSource(backend.Config, backend.Lists));
+                    sources.Add(new CatalogSource(backend.Config, lists));
                 }
             }
 
@@ -336,6 +400,12 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "{Backend}: {What}")]
     private static partial void LogEnabled(ILogger logger, string backend, string what);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Backend}: updated ({Target})")]
+    private static partial void LogUpdated(ILogger logger, string backend, string target);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Config applied: {Count} servers, {Started} started, {Stopped} stopped")]
     private static partial void LogApplied(ILogger logger, int count, int started, int stopped);
 }
+
+/// <summary>A config file that could not be applied: the errors (file:line each) and when it was read.</summary>
+public sealed record ConfigProblem(string Error, DateTimeOffset At);

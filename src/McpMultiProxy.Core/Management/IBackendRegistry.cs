@@ -31,6 +31,12 @@ public interface IBackendRegistry
     /// <summary>Enables or disables a backend.</summary>
     Task SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Replaces one backend's config. When only settings or its URL list changed, live sessions are kept (a new URL
+    /// adds a replica, a dropped URL stops one); otherwise it is restarted.
+    /// </summary>
+    Task UpdateAsync(BackendConfig config, CancellationToken cancellationToken);
+
     /// <summary>Applies a whole new config (reload): only added, removed and changed backends are touched.</summary>
     Task ApplyAsync(ProxyConfig config, CancellationToken cancellationToken);
 }

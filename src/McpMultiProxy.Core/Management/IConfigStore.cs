@@ -32,12 +32,23 @@ public sealed class FileConfigStore(string path) : IConfigStore
     /// <inheritdoc/>
     public string? Location => path;
 
+    /// <summary>
+    /// The <c>allowStdioAdd</c> to write when the value in force came from the command line: <c>--allow-stdio-add</c>
+    /// holds for one run, and saved it would let the model start programs in every later run. Null: write the value in force.
+    /// </summary>
+    public bool? SavedAllowStdioAdd { get; init; }
+
     /// <summary>Raised after each save, so a file watcher can ignore the proxy's own writes.</summary>
     public event Action? Saved;
 
     /// <inheritdoc/>
     public void Save(ProxyConfig config)
     {
+        if (SavedAllowStdioAdd is { } allow)
+        {
+            config = config with { Settings = config.Settings with { AllowStdioAdd = allow } };
+        }
+
         lock (_lock)
         {
             ConfigWriter.SaveAtomic(path, config);

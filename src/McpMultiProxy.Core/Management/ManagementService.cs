@@ -70,7 +70,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         var counts = CountStates(servers);
         var status = new JsonObject
         {
-            ["proxy"] = new JsonObject { ["name"] = ProxyInfo.Name, ["version"] = ProxyInfo.Version, ["configFile"] = registry.StoreLocation },
+            ["proxy"] = ProxyStatus(),
             ["summary"] = counts,
             ["servers"] = servers,
             ["conflicts"] = new JsonArray([.. snapshot.Conflicts.Select(c => JsonValue.Create(c))]),
@@ -78,6 +78,18 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             ["tools"] = snapshot.Tools.Count,
         };
         return secrets is null ? status : JsonNode.Parse(Scrub(status.ToJsonString()))!.AsObject();
+    }
+
+    private JsonObject ProxyStatus()
+    {
+        var o = new JsonObject { ["name"] = ProxyInfo.Name, ["version"] = ProxyInfo.Version, ["configFile"] = registry.StoreLocation };
+        if (registry.ConfigError is { } problem)
+        {
+            o["configError"] = problem.Error;
+            o["configErrorAt"] = problem.At.ToString("O", CultureInfo.InvariantCulture);
+        }
+
+        return o;
     }
 
     private async Task<CallToolResult> ManageAsync(IDictionary<string, JsonElement> args, CancellationToken cancellationToken)
@@ -105,6 +117,8 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
                 return await HealthCheckAsync(name is null or "all" ? null : name, cancellationToken).ConfigureAwait(false);
             case "add":
                 return await AddAsync(args, name, cancellationToken).ConfigureAwait(false);
+            case "remove" when OptionalString(args, "url") is { } url:
+                return await RemoveReplicaAsync(RequireName(name, "remove"), url, cancellationToken).ConfigureAwait(false);
             case "remove":
                 await registry.RemoveAsync(RequireName(name, "remove"), cancellationToken).ConfigureAwait(false);
                 return Ok($"Removed server '{name}'.{Saved()}", new JsonObject { ["action"] = "remove", ["name"] = name, ["ok"] = true });
@@ -143,6 +157,11 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             return Error("manage add: give either 'url' or 'command', not both.");
         }
 
+        if (name is not null && registry.Config.Find(name) is { } existing)
+        {
+            return await AddReplicaAsync(existing, args, urls, command, cancellationToken).ConfigureAwait(false);
+        }
+
         var transport = command is not null ? BackendTransport.Stdio : BackendTransport.Http;
         if (transportText is not null && !ConfigParser.TryParseTransport(transportText, out transport))
         {
@@ -171,6 +190,52 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         await registry.AddAsync(config, persist: true, cancellationToken).ConfigureAwait(false);
         await WaitForConnectAsync(name, cancellationToken).ConfigureAwait(false);
         return ChangedResult("add", name, $"Added server '{name}' ({config.DisplayTarget})");
+    }
+
+    /// <summary>
+    /// <c>manage add</c> of a name that exists, with a URL it does not have yet: the URL becomes one more replica of
+    /// that server (same tools, calls spread by its loadBalancing policy); its other replicas keep their sessions.
+    /// </summary>
+    private async Task<CallToolResult> AddReplicaAsync(BackendConfig existing, IDictionary<string, JsonElement> args, ImmutableArray<string> urls, string? command, CancellationToken cancellationToken)
+    {
+        var others = args.Keys.Where(k => k is not ("action" or "name" or "url" or "urls" or "transport")).ToList();
+        if (command is not null || existing.Transport == BackendTransport.Stdio || others.Count > 0 || urls.IsEmpty)
+        {
+            return Error(
+                $"manage add: a server named '{existing.Name}' already exists. Adding the same name again with only 'url' adds that URL as another " +
+                "replica of an HTTP server; to change anything else, remove the server and add it again (or edit the config file).");
+        }
+
+        var added = urls.Where(u => !existing.Urls.Contains(u)).ToList();
+        if (added.Count == 0)
+        {
+            return Error($"manage add: server '{existing.Name}' already has {(urls.Length == 1 ? "that URL" : "those URLs")}. Use action 'list' to see its replicas.");
+        }
+
+        await registry.UpdateAsync(existing with { Urls = [.. existing.Urls, .. added] }, cancellationToken).ConfigureAwait(false);
+        await WaitForConnectAsync(existing.Name, cancellationToken).ConfigureAwait(false);
+        return ChangedResult("add", existing.Name, $"Added {string.Join(", ", added.Select(Redaction.RedactUrl))} as a replica of server '{existing.Name}' ({existing.Urls.Length + added.Count} replicas, {existing.LoadBalancing})");
+    }
+
+    /// <summary><c>manage remove</c> with a <c>url</c>: drops that replica only; the server's other replicas keep serving.</summary>
+    private async Task<CallToolResult> RemoveReplicaAsync(string name, string url, CancellationToken cancellationToken)
+    {
+        var existing = registry.Config.Find(name)
+            ?? throw new ManagementException($"manage remove: there is no server named '{name}'. Use action 'list' to see them.");
+        if (!existing.Urls.Contains(url))
+        {
+            return Error($"manage remove: server '{name}' has no replica {Redaction.RedactUrl(url)}. Its replicas: {string.Join(", ", existing.Urls.Select(Redaction.RedactUrl))}.");
+        }
+
+        if (existing.Urls.Length == 1)
+        {
+            return Error($"manage remove: {Redaction.RedactUrl(url)} is the only replica of server '{name}'; remove the server itself (without 'url').");
+        }
+
+        await registry.UpdateAsync(existing with { Urls = [.. existing.Urls.Where(u => u != url)] }, cancellationToken).ConfigureAwait(false);
+        return Ok(
+            $"Removed replica {Redaction.RedactUrl(url)} of server '{name}'; {existing.Urls.Length - 1} replica(s) left.{Saved()}",
+            new JsonObject { ["action"] = "remove", ["name"] = name, ["url"] = Redaction.RedactUrl(url), ["ok"] = true });
     }
 
     private CallToolResult ChangedResult(string action, string name, string done)
@@ -247,6 +312,11 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         var text = new StringBuilder();
         var summary = status["summary"]!;
         text.AppendLine(CultureInfo.InvariantCulture, $"{ProxyInfo.Name} {ProxyInfo.Version}: {summary["healthy"]}/{summary["total"]} servers healthy, {status["tools"]} tools served");
+        if (status["proxy"]?["configError"] is { } configError)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"config file NOT applied (the last good config stays in force): {configError}");
+        }
+
         foreach (var s in (JsonArray)status["servers"]!)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"{s!["name"]} [{s["state"]}] {s["transport"]} {s["target"]}");
@@ -262,6 +332,19 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             if (s["retry"] is { } retry)
             {
                 text.AppendLine(CultureInfo.InvariantCulture, $"  retry: attempt {retry["attempt"]}, next at {retry["nextAt"]}");
+            }
+
+            if (s["withdrawAt"] is { } withdrawAt)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  tools still listed until {withdrawAt} unless it recovers");
+            }
+
+            if (s["replicas"] is JsonArray { Count: > 1 } replicas)
+            {
+                foreach (var r in replicas)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture, $"  replica {r!["index"]} {r["target"]}: {r["state"]}, circuit {r["circuit"]}, calls {r["calls"]}, errors {r["errors"]}, in flight {r["inFlight"]}");
+                }
             }
 
             if (s["server"]?["instructions"] is { } instructions)
@@ -309,6 +392,13 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         var checks = await Task.WhenAll(targets.Select(async config =>
         {
             var backend = registry.Live(config.Name);
+
+            // An operator asking means "look now": a replica waiting out its backoff tries again at once.
+            foreach (var replica in backend?.Replicas ?? [])
+            {
+                replica.RetryNow();
+            }
+
             var pings = backend is null ? [] : await backend.PingAsync(timeout, cancellationToken).ConfigureAwait(false);
             return (config, backend, pings);
         })).ConfigureAwait(false);
@@ -381,7 +471,18 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
 
         if (retrying is not null)
         {
-            o["retry"] = new JsonObject { ["attempt"] = retrying.RetryAttempt, ["nextAt"] = retrying.NextRetryAt?.ToString("O", CultureInfo.InvariantCulture) };
+            o["retry"] = new JsonObject
+            {
+                ["attempt"] = retrying.RetryAttempt,
+                ["nextAt"] = retrying.NextRetryAt?.ToString("O", CultureInfo.InvariantCulture),
+                ["lastError"] = retrying.LastError,
+            };
+        }
+
+        if (backend?.WithdrawAt is { } withdrawAt)
+        {
+            // Still listed through the grace period: clients keep the tools unless it stays down until then.
+            o["withdrawAt"] = withdrawAt.ToString("O", CultureInfo.InvariantCulture);
         }
 
         if (first is not null)
@@ -402,15 +503,23 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         if (replicas.Count > 1)
         {
             o["loadBalancing"] = config.LoadBalancing.ToString();
+        }
+
+        if (replicas.Count > 0)
+        {
             o["replicas"] = new JsonArray([.. replicas.Select(r => new JsonObject
             {
                 ["index"] = r.Index,
                 ["target"] = r.Target,
                 ["state"] = r.State.ToDisplay(),
+                ["circuit"] = r.Circuit switch { CircuitState.Open => "open", CircuitState.HalfOpen => "half-open", _ => "closed" },
                 ["calls"] = r.Stats.Calls,
                 ["errors"] = r.Stats.Errors,
                 ["inFlight"] = r.Stats.InFlight,
                 ["averageMs"] = Round(r.Stats.AverageMs),
+                ["restarts"] = r.Restarts,
+                ["retryAttempt"] = r.RetryAttempt,
+                ["nextRetryAt"] = r.NextRetryAt?.ToString("O", CultureInfo.InvariantCulture),
                 ["lastError"] = r.LastError,
             })]);
         }

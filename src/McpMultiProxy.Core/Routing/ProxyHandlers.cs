@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using McpMultiProxy.Backends;
 using McpMultiProxy.Catalog;
+using McpMultiProxy.Health;
 using McpMultiProxy.Management;
 using McpMultiProxy.Telemetry;
 using ModelContextProtocol;
@@ -33,7 +34,8 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
     {
         if (!catalog.Current.ToolRoutes.TryGetValue(p.Name, out var route))
         {
-            throw new McpProtocolException($"Unknown tool '{p.Name}'. Call tools/list to see the tools served (names are 'server__tool').", McpErrorCode.InvalidParams);
+            throw OwnerUnavailable(p.Name)
+                ?? new McpProtocolException($"Unknown tool '{p.Name}'. Call tools/list to see the tools served (names are 'server__tool').", McpErrorCode.InvalidParams);
         }
 
         if (route.Backend is null)
@@ -56,7 +58,8 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
         var p = request.Params ?? throw new McpProtocolException("prompts/get needs params with a prompt name.", McpErrorCode.InvalidParams);
         if (!catalog.Current.PromptRoutes.TryGetValue(p.Name, out var route))
         {
-            throw new McpProtocolException($"Unknown prompt '{p.Name}'. Call prompts/list to see the prompts served.", McpErrorCode.InvalidParams);
+            throw OwnerUnavailable(p.Name)
+                ?? new McpProtocolException($"Unknown prompt '{p.Name}'. Call prompts/list to see the prompts served.", McpErrorCode.InvalidParams);
         }
 
         var forwarded = new GetPromptRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
@@ -210,6 +213,30 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
         var forwarded = new CompleteRequestParams { Ref = reference, Argument = p.Argument, Context = p.Context, Meta = ForwardMeta(p.Meta) };
         return await ForwardAsync<CompleteRequestParams, CompleteResult>(backend, RequestMethods.CompletionComplete, forwarded, request.Server, true, cancellationToken)
             .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For a name that is not served now but carries the prefix of a configured server that cannot serve (disabled,
+    /// starting, down): the error that names that server and the reason. Its tools are withdrawn while it is down,
+    /// so without this a client that still holds the name would only hear "unknown tool".
+    /// </summary>
+    private McpProtocolException? OwnerUnavailable(string servedName)
+    {
+        var config = registry.Config;
+        var separator = config.Settings.Separator;
+        var owner = config.Servers
+            .Where(s => servedName.Length > s.Name.Length + separator.Length && servedName.StartsWith(s.Name + separator, StringComparison.Ordinal))
+            .MaxBy(s => s.Name.Length);
+        if (owner is null)
+        {
+            return null;
+        }
+
+        var backend = registry.Live(owner.Name);
+        var reason = backend is null ? "it is disabled; enable it with the manage tool (action 'enable')."
+            : backend.State.IsReady() ? null
+            : backend.DescribeUnavailable();
+        return reason is null ? null : new McpProtocolException($"Server '{owner.Name}' is unavailable: {reason}", McpErrorCode.InternalError);
     }
 
     /// <summary>

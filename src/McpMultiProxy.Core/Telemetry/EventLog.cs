@@ -48,7 +48,9 @@ public sealed record ProxyEvent(long Id, DateTimeOffset At, ProxyEventKind Kind,
 /// stream). Appending is cheap and never blocks on a slow subscriber: a subscriber that falls behind loses
 /// its oldest unread events, never the proxy's time.
 /// </summary>
-public sealed class EventLog(TimeProvider time)
+/// <param name="time">The clock.</param>
+/// <param name="secrets">Known secret values, scrubbed from every message (error texts come from exceptions); null scrubs nothing.</param>
+public sealed class EventLog(TimeProvider time, Security.SecretValues? secrets = null)
 {
     /// <summary>How many events are kept.</summary>
     public const int Capacity = 500;
@@ -64,7 +66,7 @@ public sealed class EventLog(TimeProvider time)
     {
         lock (_lock)
         {
-            var e = new ProxyEvent(_nextId, time.GetUtcNow(), kind, backend, message, state);
+            var e = new ProxyEvent(_nextId, time.GetUtcNow(), kind, backend, secrets?.Scrub(message) ?? message, state);
             _ring[_nextId % Capacity] = e;
             _nextId++;
             foreach (var subscriber in _subscribers)

@@ -41,7 +41,7 @@ internal static partial class AdminApi
         "POST   /api/backends/{name}/enable     enable it",
         "POST   /api/backends/{name}/disable    disable it",
         "POST   /api/backends/{name}/check      ping it now",
-        "POST   /api/backends/{name}/approve    serve again its tools withheld because their definition changed since pinned: {} or {\"tool\": \"x\"}",
+        "POST   /api/backends/{name}/approve    serve again its tools withheld since their definition changed: {\"tool\"} for one, {} for all",
         "GET    /api/backends/{name}/tools      its tools as served",
         "GET    /api/backends/{name}/prompts    its prompts as served",
         "GET    /api/backends/{name}/resources  its resources and resource templates as served",
@@ -166,29 +166,20 @@ internal static partial class AdminApi
 
     private static async Task<IResult> ApproveAsync(string name, HttpRequest request, ManagementService management, BackendRegistry registry, CancellationToken ct)
     {
-        if (Known(registry, name) is { } missing)
+        if (name != "all" && Known(registry, name) is { } missing)
         {
             return missing;
         }
 
-        Dictionary<string, JsonElement> fields = [];
-        if (request.ContentLength is not 0)
+        var (body, problem) = request.ContentLength is 0 ? ([], null) : await ReadObjectAsync(request, "{\"tool\": \"search\"} or {}", ct).ConfigureAwait(false);
+        if (problem is not null)
         {
-            var (body, problem) = await ReadObjectAsync(request, "{} to approve every withheld tool of the server, or {\"tool\": \"name\"} for one", ct).ConfigureAwait(false);
-            if (problem is not null)
-            {
-                return problem;
-            }
-
-            if (body!.Keys.FirstOrDefault(k => k != "tool") is { } unknown)
-            {
-                return Error(StatusCodes.Status400BadRequest, $"unknown field '{unknown}': approve takes only 'tool'.");
-            }
-
-            fields = body;
+            return problem;
         }
 
-        return await ManageAsync(management, "approve", name, fields, ct).ConfigureAwait(false);
+        return body!.Keys.FirstOrDefault(k => k != "tool") is { } unknown
+            ? Error(StatusCodes.Status400BadRequest, $"unknown field '{unknown}': approve takes 'tool' (or nothing, for all of the server's withheld tools).")
+            : await ManageAsync(management, "approve", name, body, ct).ConfigureAwait(false);
     }
 
     private static async Task<IResult> ManageAsync(

@@ -28,11 +28,6 @@ internal static class WebConsole
         app.MapGet("/console/{file}", (string file, HttpContext context) => Serve(context, file));
     }
 
-    /// <summary>True for a GET or HEAD of the console's static files: the same for everyone, no data in them.</summary>
-    public static bool IsPublicAsset(HttpRequest request) =>
-        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
-        && (request.Path == "/" || (request.Path.StartsWithSegments("/console", StringComparison.Ordinal, out var rest) && Assets.ContainsKey(rest.Value?.TrimStart('/') ?? "")));
-
     private static IResult Serve(HttpContext context, string file)
     {
         if (!Assets.TryGetValue(file, out var asset))

@@ -32,7 +32,7 @@ internal static class ProxyHost
         {
             var address = ListenAddress.Parse(httpAddress);
             var policy = FrontDoor.CreatePolicy(address, options, startup.Config.Settings.Security, out var tokenCreated, out var tokenWarning);
-            clientHint = FrontDoor.ClientHint(policy, options.TokenFile ?? startup.Config.Settings.Security.TokenFile);
+            clientHint = FrontDoor.ClientHint(policy);
             var builder = WebApplication.CreateSlimBuilder();
             ConfigureLogging(builder.Logging, options);
             builder.WebHost.ConfigureKestrel(k =>
@@ -53,7 +53,7 @@ internal static class ProxyHost
             var app = builder.Build();
 
             // First in the pipeline: everything on this listener (MCP, admin API, console, metrics) is behind it.
-            app.UseFrontDoor(policy, address, options.TokenFile ?? startup.Config.Settings.Security.TokenFile, tokenCreated, tokenWarning);
+            app.UseFrontDoor(policy, address, tokenCreated, tokenWarning);
             app.MapMcp("/mcp");
             app.MapAdminApi();
             app.MapWebConsole();
@@ -88,7 +88,7 @@ internal static class ProxyHost
         if (options.ConfigPath is { } path)
         {
             config = File.Exists(path) ? ConfigParser.LoadFile(path) : ProxyConfig.Empty;
-            store = new FileConfigStore(path);
+            store = new FileConfigStore(path) { SavedAllowStdioAdd = options.AllowStdioAdd ? config.Settings.AllowStdioAdd : null };
         }
 
         if (options.AllowStdioAdd)
@@ -119,7 +119,11 @@ internal static class ProxyHost
             throw new ConfigException(clashes.Select(n => $"server name '{n}' is given more than once (command line and/or config file); give each server a unique name.").ToList());
         }
 
-        return new ProxyStartup(config with { Servers = [.. config.Servers, .. extra] }, [.. extra.Select(s => s.Name)], store);
+        var allowStdioAdd = options.AllowStdioAdd;
+        return new ProxyStartup(config with { Servers = [.. config.Servers, .. extra] }, [.. extra.Select(s => s.Name)], store)
+        {
+            ReloadOverrides = c => allowStdioAdd ? c with { Settings = c.Settings with { AllowStdioAdd = true } } : c,
+        };
     }
 
     private static BackendConfig DemoBackend(string kind, string description)
@@ -152,7 +156,8 @@ internal static class ProxyHost
             services.AddHostedService<StdioFrontend>();
         }
 
-        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        // Room for the drain (proxy.shutdownGraceSeconds) and then for every backend's stop (stdin, TERM, KILL).
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(startup.Config.Settings.ShutdownGraceSeconds + 15));
     }
 
     private static void ConfigureServerOptions(IServiceCollection services)

@@ -71,7 +71,11 @@ internal static partial class FrontDoor
     {
         tokenCreated = false;
         tokenWarning = null;
-        var tokenFile = options.TokenFile ?? settings.TokenFile;
+        // proxy.tokenFile is relative to the config file, like everything else in it; --token-file to the working directory.
+        var configDirectory = options.ConfigPath is { } config ? Path.GetDirectoryName(Path.GetFullPath(config))! : Environment.CurrentDirectory;
+        var tokenFile = options.TokenFile is { } flag ? Path.GetFullPath(flag)
+            : settings.TokenFile is { } configured ? Path.GetFullPath(configured, configDirectory)
+            : null;
         if (!address.IsLoopback)
         {
             if (!options.AllowRemote)
@@ -102,6 +106,7 @@ internal static partial class FrontDoor
             AnyHost = address.IsWildcard && hosts.Count == FrontDoorPolicy.LoopbackHosts.Count,
             AllowedOrigins = [.. settings.AllowedOrigins, .. Split(options.AllowedOrigins)],
             Token = token,
+            TokenFile = token is null ? null : tokenFile,
             MaxMessageBytes = settings.MaxMessageBytes,
             MaxJsonDepth = settings.MaxJsonDepth,
         };
@@ -117,7 +122,7 @@ internal static partial class FrontDoor
     }
 
     /// <summary>Puts the front door in front of everything served on the listener; call before any endpoint is mapped.</summary>
-    public static void UseFrontDoor(this WebApplication app, FrontDoorPolicy policy, ListenAddress address, string? tokenFile, bool tokenCreated, string? tokenWarning)
+    public static void UseFrontDoor(this WebApplication app, FrontDoorPolicy policy, ListenAddress address, bool tokenCreated, string? tokenWarning)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FrontDoor).FullName!);
         if (policy.Token is { } token)
@@ -126,10 +131,10 @@ internal static partial class FrontDoor
             app.Services.GetRequiredService<SecretValues>().Add(token.Value);
             if (tokenCreated)
             {
-                LogTokenCreated(logger, Path.GetFullPath(tokenFile!));
+                LogTokenCreated(logger, policy.TokenFile!);
             }
 
-            LogTokenRequired(logger, Path.GetFullPath(tokenFile!));
+            LogTokenRequired(logger, policy.TokenFile!);
         }
 
         if (tokenWarning is not null)
@@ -146,8 +151,9 @@ internal static partial class FrontDoor
     }
 
     /// <summary>What a client must add to reach the endpoint, for the welcome text; empty without a token.</summary>
-    public static string ClientHint(FrontDoorPolicy policy, string? tokenFile) =>
-        policy.Token is null ? "" : $"Every HTTP request needs the header 'Authorization: Bearer <token>'; the token is in {Path.GetFullPath(tokenFile!)} (it is never printed).";
+    public static string ClientHint(FrontDoorPolicy policy) =>
+        policy.Token is null ? "" : $"Every HTTP request needs the header 'Authorization: Bearer <token>'; the token is in {policy.TokenFile} (it is never printed). " +
+            "The web console takes it once as <console address>/#token=<token>.";
 
     private static IEnumerable<string> Split(string? list) =>
         list?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];

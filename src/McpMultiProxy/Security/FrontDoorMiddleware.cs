@@ -57,9 +57,7 @@ internal sealed partial class FrontDoorMiddleware(RequestDelegate next, FrontDoo
             }
         }
 
-        // The console's page, script and style are the same for everyone and carry no data, so a browser can load
-        // them without the token; every request for data (/api, /mcp, /metrics) still needs it.
-        if (policy.Token is { } token && !Admin.WebConsole.IsPublicAsset(request) && !token.Matches(request.Headers.Authorization))
+        if (policy.Token is { } token && !token.Matches(request.Headers.Authorization) && !policy.IsPublicFile(request))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await RefuseAsync(context, StatusCodes.Status401Unauthorized, JsonBodyGuard.InvalidRequest,

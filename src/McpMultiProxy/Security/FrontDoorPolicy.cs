@@ -28,14 +28,35 @@ internal sealed record FrontDoorPolicy
     /// <summary>The token clients must present, or null when none is required.</summary>
     public BearerToken? Token { get; init; }
 
+    /// <summary>Where the token is kept (full path), or null.</summary>
+    public string? TokenFile { get; init; }
+
     /// <summary>Largest request body, in bytes (413 beyond).</summary>
     public long MaxMessageBytes { get; init; } = SecuritySettings.DefaultMaxMessageBytes;
 
     /// <summary>Deepest JSON nesting of a message (400 beyond).</summary>
     public int MaxJsonDepth { get; init; } = SecuritySettings.DefaultMaxJsonDepth;
 
+    /// <summary>
+    /// Paths a GET may load without the token: the web console's page and static files (<c>/</c> exactly, and what is
+    /// under <c>/console/</c>). They hold no data; the console then calls the API with the token (<c>/#token=...</c>).
+    /// </summary>
+    public IReadOnlyList<string> PublicFiles { get; init; } = ["/", "/console/"];
+
     /// <summary>The MCP endpoint's path, whose POST bodies are JSON-RPC messages.</summary>
     public PathString McpPath { get; init; } = "/mcp";
+
+    /// <summary>True when <paramref name="request"/> only loads one of the <see cref="PublicFiles"/>.</summary>
+    public bool IsPublicFile(HttpRequest request)
+    {
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            return false;
+        }
+
+        var path = request.Path.Value ?? "";
+        return PublicFiles.Any(p => p == "/" ? path == "/" : path.StartsWith(p, StringComparison.Ordinal) && path.Length > p.Length && !path.Contains("..", StringComparison.Ordinal));
+    }
 
     /// <summary>Whether <paramref name="host"/> may be served, and whether it matched an explicit allow entry (not just <see cref="AnyHost"/>).</summary>
     public (bool Allowed, bool Explicit) CheckHost(HostString host)

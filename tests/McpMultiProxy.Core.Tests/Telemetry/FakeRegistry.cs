@@ -29,6 +29,8 @@ internal sealed class FakeRegistry : IBackendRegistry
 
     public Task ApplyAsync(ProxyConfig config, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task UpdateAsync(BackendConfig config, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public static BackendConfig Http(string name, bool enabled = true) =>
         new() { Name = name, Transport = BackendTransport.Http, Urls = ["http://127.0.0.1:1/mcp?token=secret"], Enabled = enabled };
 }

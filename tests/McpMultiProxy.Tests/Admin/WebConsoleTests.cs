@@ -149,7 +149,7 @@ public sealed class WebConsoleTests(ChromiumFixture chromium, ITestOutputHelper 
             Assert.Equal(System.Net.HttpStatusCode.OK, asset.StatusCode);
         }
 
-        foreach (var path in new[] { "/api/status", "/api/events/stream", "/metrics", "/console/missing.js" })
+        foreach (var path in new[] { "/api/status", "/api/events/stream", "/metrics", "/mcp" })
         {
             using var refused = await api.Http.GetAsync(path);
             Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);

@@ -23,9 +23,17 @@ public sealed class TestServerProcess : IAsyncDisposable
     public ChildProcess Process { get; }
 
     /// <summary>Starts the test server in HTTP mode with <paramref name="flags"/> (e.g. <c>"--name", "alpha"</c>).</summary>
-    public static async Task<TestServerProcess> StartAsync(params string[] flags)
+    public static Task<TestServerProcess> StartAsync(params string[] flags) => StartOnPortAsync(0, flags);
+
+    /// <summary>
+    /// Starts the test server in HTTP mode on <paramref name="port"/>: to bring a killed backend back at the URL
+    /// the proxy knows, pass the port of the one that was killed.
+    /// </summary>
+    public static async Task<TestServerProcess> StartOnPortAsync(int port, params string[] flags)
     {
-        var process = ChildProcess.Start(TestServerCommand.Command, TestServerCommand.Arguments([.. flags, "--http", "0"]));
+        var process = ChildProcess.Start(
+            TestServerCommand.Command,
+            TestServerCommand.Arguments([.. flags, "--http", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
         try
         {
             var line = await process.WaitForLineAsync(l => l.StartsWith("LISTENING ", StringComparison.Ordinal));

@@ -181,9 +181,9 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
     {
         await using var client = await fixture.ConnectAsync(era);
         var before = Text(await client.CallToolAsync("tt__cancelled"));
-        var ex = await Assert.ThrowsAsync<McpProtocolException>(async () => await client.CallToolAsync("tt__slow", Args(("ms", 5000))));
+        var ex = await Assert.ThrowsAsync<McpProtocolException>(async () => await client.CallToolAsync("tt__slow", Args(("ms", 8000))));
         Assert.Contains("'tt'", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("1 s", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("2 s", ex.Message, StringComparison.Ordinal);
         await WaitUntilAsync(async () => Text(await client.CallToolAsync("tt__cancelled")) != before);
     }
 
@@ -194,8 +194,8 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         await using var client = await fixture.ConnectAsync(era);
         var seen = new ConcurrentQueue<ProgressNotificationValue>();
 
-        // 5 steps 400 ms apart: 2 s in all, with a 1 s timeout that each progress notification resets.
-        var result = await client.CallToolAsync("tt__progress", Args(("steps", 5), ("delayMs", 400)), new SyncProgress(seen.Enqueue));
+        // 6 steps 800 ms apart: about 5 s in all, with a 2 s timeout that each progress notification resets.
+        var result = await client.CallToolAsync("tt__progress", Args(("steps", 6), ("delayMs", 800)), new SyncProgress(seen.Enqueue));
         Assert.NotEqual(true, result.IsError);
     }
 

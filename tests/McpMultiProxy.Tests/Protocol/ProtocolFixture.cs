@@ -37,7 +37,7 @@ public sealed class ProtocolFixture : IAsyncLifetime
             ["tt"] = Stdio("--name", "tt"),
         };
         ((JsonObject)servers["tp"]!)["sessions"] = "per-client";
-        ((JsonObject)servers["tt"]!)["timeoutSeconds"] = 1;
+        ((JsonObject)servers["tt"]!)["timeoutSeconds"] = 2;
         if (HasEverything)
         {
             servers["ev"] = new JsonObject

@@ -167,6 +167,46 @@ public sealed class FrontDoorTests(FrontDoorFixture fixture) : IClassFixture<Fro
         Assert.Contains("servers healthy", Text(health), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/", false, HttpStatusCode.OK)]
+    [InlineData("/console/console.js", false, HttpStatusCode.OK)]
+    [InlineData("/console/../api/status", false, HttpStatusCode.Unauthorized)]
+    [InlineData("/api/status", false, HttpStatusCode.Unauthorized)]
+    [InlineData("/api/status", true, HttpStatusCode.OK)]
+    [InlineData("/metrics", false, HttpStatusCode.Unauthorized)]
+    [InlineData("/metrics", true, HttpStatusCode.OK)]
+    [InlineData("/mcp", false, HttpStatusCode.Unauthorized)]
+    public async Task Get_WithTokenRequired_OnlyTheConsolesStaticFilesLoadWithoutIt(string path, bool withToken, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.Guarded.Url!, path));
+        if (withToken)
+        {
+            request.Headers.Add("Authorization", $"Bearer {fixture.Token}");
+        }
+
+        using var response = await RawHttp.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/api/status")]
+    [InlineData("/")]
+    [InlineData("/metrics")]
+    public async Task Get_ForeignOriginOrHost_IsRefusedOnTheWholeListener(string path)
+    {
+        using var origin = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.Open.Url!, path));
+        origin.Headers.Add("Origin", "http://evil.example");
+        using var host = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.Open.Url!, path));
+        host.Headers.Host = "evil.example";
+
+        using var byOrigin = await RawHttp.SendAsync(origin);
+        using var byHost = await RawHttp.SendAsync(host);
+
+        Assert.Equal(HttpStatusCode.Forbidden, byOrigin.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, byHost.StatusCode);
+    }
+
     [Fact]
     public void TokenFile_Missing_IsCreatedWithMode0600AndNeverPrinted()
     {

@@ -77,6 +77,39 @@ public sealed class ToolPinningTests
         }
     }
 
+    [Fact]
+    public async Task AdminApi_ApproveWithheldTool_ServesItAgain()
+    {
+        using var cts = new CancellationTokenSource(TestTimeout * 2);
+        using var temp = new TempDirectory();
+        await using var backend = await TestServerProcess.StartAsync("--name", "web");
+        var config = temp.WriteFile("mcp.json", new JsonObject
+        {
+            ["mcpServers"] = new JsonObject { ["web"] = new JsonObject { ["url"] = backend.Url.ToString(), ["pinTools"] = true } },
+        }.ToJsonString());
+        await using var proxy = await ProxyProcess.StartHttpAsync(["--config", config], cts.Token);
+        await using var client = await proxy.ConnectAsync(cancellationToken: cts.Token);
+        await ToolSurfaceTests.WaitForToolsAsync(client, ["web__add"], cts.Token);
+
+        await using (var direct = await backend.ConnectAsync(cancellationToken: cts.Token))
+        {
+            await direct.CallToolAsync("mutate_description", Args(("name", "add")), cancellationToken: cts.Token);
+        }
+
+        await WaitUntilAsync(async () => !(await client.ListToolsAsync(cancellationToken: cts.Token)).Any(t => t.Name == "web__add"), cts.Token);
+        using (var status = await RawHttp.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(proxy.Url!, "/api/status"))))
+        {
+            var withheld = JsonDocument.Parse(await status.Content.ReadAsStringAsync(cts.Token)).RootElement.GetProperty("withheld");
+            Assert.Equal("add", Assert.Single(withheld.EnumerateArray()).GetProperty("tool").GetString());
+        }
+
+        using var approve = await RawHttp.PostAsync(new Uri(proxy.Url!, "/api/backends/web/approve"), """{"tool":"add"}""");
+
+        Assert.True(approve.IsSuccessStatusCode, await approve.Content.ReadAsStringAsync(cts.Token));
+        await ToolSurfaceTests.WaitForToolsAsync(client, ["web__add"], cts.Token);
+        Assert.EndsWith("(changed 1)", (await client.ListToolsAsync(cancellationToken: cts.Token)).Single(t => t.Name == "web__add").Description, StringComparison.Ordinal);
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
     {
         while (!await condition())

@@ -63,7 +63,7 @@ public sealed class ToolSurfaceTests
         await using var first = await TestServerProcess.StartAsync("--name", "first", "--extra-tool", "manage", "--extra-tool", "proxy_status");
         await using var second = await TestServerProcess.StartAsync("--name", "second");
         var config = temp.WriteFile("mcp.json", """{ "mcpServers": {}, "proxy": { "prefix": "never" } }""");
-        await using var proxy = await ProxyProcess.StartStdioAsync(["--config", config], new() { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var proxy = await ProxyProcess.StartStdioAsync(["--config", config], cancellationToken: cts.Token);
         var client = proxy.Client!;
 
         var added = await client.CallToolAsync("manage", Args(("action", "add"), ("name", "first"), ("url", first.Url.ToString())), cancellationToken: cts.Token);
