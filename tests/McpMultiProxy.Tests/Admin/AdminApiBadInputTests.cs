@@ -47,7 +47,7 @@ public sealed class AdminApiBadInputTests(AlphaProxyFixture fixture) : IClassFix
         { "POST", "/api/backends", """{"name": "web"}""", "application/json", HttpStatusCode.BadRequest, "give 'url'" },
         { "POST", "/api/backends", """{"name": "web", "url": "http://127.0.0.1:1/mcp", "colour": "red"}""", "application/json", HttpStatusCode.BadRequest, "unknown argument 'colour'" },
         { "POST", "/api/backends", """{"name": "no spaces", "url": "http://127.0.0.1:1/mcp"}""", "application/json", HttpStatusCode.BadRequest, "server name 'no spaces' is not valid" },
-        { "POST", "/api/backends", """{"name": "alpha", "url": "http://127.0.0.1:1/mcp"}""", "application/json", HttpStatusCode.BadRequest, "'alpha' already exists" },
+        { "POST", "/api/backends", """{"name": "alpha", "url": "http://127.0.0.1:1/mcp", "headers": {"X-Team": "a"}}""", "application/json", HttpStatusCode.BadRequest, "'alpha' already exists" },
         { "POST", "/api/backends", """{"name": "web", "url": 5}""", "application/json", HttpStatusCode.BadRequest, "'url' must be a string" },
         { "POST", "/api/backends", """{"action": "remove", "name": "alpha"}""", "application/json", HttpStatusCode.BadRequest, "'action' is not a field" },
         { "POST", "/api/backends", """{"name": "sh", "command": "sh", "args": ["-c", "touch /tmp/pwned"]}""", "application/json", HttpStatusCode.BadRequest, "--allow-stdio-add" },
