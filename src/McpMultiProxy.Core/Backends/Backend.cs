@@ -77,16 +77,26 @@ public sealed partial class Backend : IAsyncDisposable
     /// What the catalog serves for it: the live lists while a replica is ready; the last ones during the
     /// withdraw grace after it stopped serving; null once withdrawn (or before it ever served).
     /// </summary>
-    public BackendLists? CatalogLists
+    public BackendLists? CatalogLists => CatalogView.Lists;
+
+    /// <summary>Its state and what the catalog serves for it, read together.</summary>
+    internal (HealthState State, BackendLists? Lists) CatalogView
     {
         get
         {
             lock (_graceLock)
             {
-                return State.IsReady() ? Lists : _served;
+                var state = State;
+                return (state, state.IsReady() ? Lists : _served);
             }
         }
     }
+
+    /// <summary>
+    /// Its state as of the catalog in force: status reports this one, so that a client that reads "healthy" finds
+    /// the backend's tools already listed (the live <see cref="State"/> flips a moment before the catalog is rebuilt).
+    /// </summary>
+    public HealthState ServedState { get; internal set; } = HealthState.Starting;
 
     /// <summary>When its tools will be withdrawn unless it recovers first; null unless in the grace period.</summary>
     public DateTimeOffset? WithdrawAt

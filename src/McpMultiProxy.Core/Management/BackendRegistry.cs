@@ -325,17 +325,29 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
         lock (_rebuildLock)
         {
             var sources = new List<CatalogSource>();
+            var seen = new List<(Backend Backend, HealthState State)>();
             var live = _live;
             foreach (var config in _config.Servers)
             {
+                if (!live.TryGetValue(config.Name, out var backend))
+                {
+                    continue;
+                }
+
                 // A backend that stopped serving keeps its lists through the withdraw grace (Backend.CatalogLists).
-                if (live.TryGetValue(config.Name, out var backend) && backend.CatalogLists is { } lists)
+                var (state, lists) = backend.CatalogView;
+                seen.Add((backend, state));
+                if (lists is not null)
                 {
                     sources.Add(new CatalogSource(backend.Config, lists));
                 }
             }
 
             _catalog.Publish(CatalogBuilder.Build(sources, _localTools(), _config.Settings, Pins));
+            foreach (var (backend, state) in seen)
+            {
+                backend.ServedState = state;
+            }
         }
 
         Changed?.Invoke();

@@ -70,5 +70,5 @@ public static class BackendRegistryReadings
     /// but not started yet (the moment between a config change and its backend's creation).
     /// </summary>
     public static Health.HealthState StateOf(this IBackendRegistry registry, BackendConfig config) =>
-        registry.Live(config.Name)?.State ?? (config.Enabled ? Health.HealthState.Starting : Health.HealthState.Disabled);
+        registry.Live(config.Name)?.ServedState ?? (config.Enabled ? Health.HealthState.Starting : Health.HealthState.Disabled);
 }

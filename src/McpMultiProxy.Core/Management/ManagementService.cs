@@ -254,7 +254,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
     private async Task WaitForConnectAsync(string name, CancellationToken cancellationToken)
     {
         var backend = registry.Live(name);
-        if (backend is null || backend.State != HealthState.Starting)
+        if (backend is null || backend.ServedState != HealthState.Starting)
         {
             return;
         }
@@ -262,7 +262,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnChanged(Backend b, ListKinds k)
         {
-            if (b.State != HealthState.Starting)
+            if (b.ServedState != HealthState.Starting)
             {
                 done.TrySetResult();
             }
@@ -271,7 +271,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         backend.Changed += OnChanged;
         try
         {
-            if (backend.State == HealthState.Starting)
+            if (backend.ServedState == HealthState.Starting)
             {
                 await done.Task.WaitAsync(ConnectWait, time, cancellationToken).ConfigureAwait(false);
             }
@@ -428,7 +428,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         var backend = registry.Live(config.Name);
         var replicas = backend?.Replicas.Select(r => r.Status()).ToList() ?? [];
         var stats = StatsSnapshot.Combine([.. replicas.Select(r => r.Stats)]);
-        var state = backend?.State ?? HealthState.Disabled;
+        var state = backend?.ServedState ?? HealthState.Disabled;
         var lastError = replicas.Where(r => r.LastError is not null).OrderByDescending(r => r.LastErrorAt).FirstOrDefault();
         var retrying = replicas.Where(r => r.NextRetryAt is not null && r.State is HealthState.Unhealthy).OrderBy(r => r.NextRetryAt).FirstOrDefault();
         var lists = backend?.Lists ?? BackendLists.Empty;

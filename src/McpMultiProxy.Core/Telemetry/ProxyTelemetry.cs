@@ -118,7 +118,8 @@ public sealed class ProxyTelemetry : IDisposable
 
     internal void Finish(in CallScope call, CallStatus status, string? error)
     {
-        var elapsed = _time.GetElapsedTime(call.Started);
+        var now = _time.GetTimestamp();
+        var elapsed = _time.GetElapsedTime(call.Started, now);
         var tags = new TagList { { "backend", call.Backend }, { "method", call.Method } };
         if (call.Tool is not null)
         {
@@ -136,7 +137,7 @@ public sealed class ProxyTelemetry : IDisposable
 
         if (call.Tool is not null && status != CallStatus.Cancelled)
         {
-            Usage.Record(call.Backend, call.Tool, elapsed, failed, _time.GetUtcNow());
+            Usage.Record(call.Backend, call.Tool, elapsed, failed, now);
         }
 
         if (call.Activity is { } activity)

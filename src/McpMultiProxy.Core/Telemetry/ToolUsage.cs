@@ -4,14 +4,18 @@ namespace McpMultiProxy.Telemetry;
 
 /// <summary>
 /// Usage of each backend tool since the proxy started: calls, failures, time spent. One dictionary read and a
-/// few interlocked adds per call. Only tools that exist in the catalog are ever called, so the set stays small.
+/// few interlocked adds per call, and no clock read of its own: the caller's timestamp is kept and turned into a
+/// time only when figures are read. Only tools that exist in the catalog are ever called, so the set stays small.
 /// </summary>
-public sealed class ToolUsage
+public sealed class ToolUsage(TimeProvider time)
 {
     private readonly ConcurrentDictionary<(string Backend, string Tool), Counters> _tools = new();
 
-    /// <summary>Counts one finished call of <paramref name="tool"/> (the backend's own name) of <paramref name="backend"/>.</summary>
-    public void Record(string backend, string tool, TimeSpan elapsed, bool failed, DateTimeOffset at)
+    /// <summary>
+    /// Counts one finished call of <paramref name="tool"/> (the backend's own name) of <paramref name="backend"/> that
+    /// ended at <paramref name="timestamp"/> (<see cref="TimeProvider.GetTimestamp"/> of this usage's clock).
+    /// </summary>
+    public void Record(string backend, string tool, TimeSpan elapsed, bool failed, long timestamp)
     {
         if (!_tools.TryGetValue((backend, tool), out var counters))
         {
@@ -25,12 +29,14 @@ public sealed class ToolUsage
         }
 
         Interlocked.Add(ref counters.Ticks, elapsed.Ticks);
-        Volatile.Write(ref counters.LastAtMs, at.ToUnixTimeMilliseconds());
+        Volatile.Write(ref counters.LastTimestamp, timestamp);
     }
 
     /// <summary>Every tool called so far, most called first.</summary>
-    public IReadOnlyList<ToolUsageEntry> Snapshot() =>
-        [.. _tools
+    public IReadOnlyList<ToolUsageEntry> Snapshot()
+    {
+        var now = time.GetUtcNow();
+        return [.. _tools
             .Select(kv =>
             {
                 var c = kv.Value;
@@ -43,11 +49,12 @@ public sealed class ToolUsage
                     calls,
                     failures,
                     calls == 0 ? 0 : ms / calls,
-                    DateTimeOffset.FromUnixTimeMilliseconds(Volatile.Read(ref c.LastAtMs)));
+                    now - time.GetElapsedTime(Volatile.Read(ref c.LastTimestamp)));
             })
             .OrderByDescending(e => e.Calls)
             .ThenBy(e => e.Backend, StringComparer.Ordinal)
             .ThenBy(e => e.Tool, StringComparer.Ordinal)];
+    }
 
     /// <summary>Forgets a backend's tools (it was removed).</summary>
     public void Forget(string backend)
@@ -66,7 +73,7 @@ public sealed class ToolUsage
         public long Calls;
         public long Failures;
         public long Ticks;
-        public long LastAtMs;
+        public long LastTimestamp;
     }
 }
 

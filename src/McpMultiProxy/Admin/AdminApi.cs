@@ -82,12 +82,12 @@ internal static partial class AdminApi
             Known(registry, name) ?? Json(((JsonArray)management.Status(name)["servers"]!)[0]!.DeepClone()));
         api.MapDelete("/backends/{name}", (string name, ManagementService management, BackendRegistry registry, CancellationToken ct) =>
             Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, "remove", name, null, ct));
-        api.MapPost("/backends/{name}/enable", (string name, ManagementService management, BackendRegistry registry, CancellationToken ct) =>
-            Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, "enable", name, null, ct));
-        api.MapPost("/backends/{name}/disable", (string name, ManagementService management, BackendRegistry registry, CancellationToken ct) =>
-            Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, "disable", name, null, ct));
-        api.MapPost("/backends/{name}/check", (string name, ManagementService management, BackendRegistry registry, CancellationToken ct) =>
-            Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, "health", name, null, ct));
+        foreach (var (verb, action) in new[] { ("enable", "enable"), ("disable", "disable"), ("check", "health") })
+        {
+            api.MapPost($"/backends/{{name}}/{verb}", (string name, ManagementService management, BackendRegistry registry, CancellationToken ct) =>
+                Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, action, name, null, ct));
+        }
+
         api.MapPost("/backends/{name}/approve", ApproveAsync);
         api.MapGet("/backends/{name}/tools", (string name, BackendRegistry registry, ProxyCatalog catalog) =>
             Known(registry, name) ?? Json(BackendTools(catalog.Current, name)));

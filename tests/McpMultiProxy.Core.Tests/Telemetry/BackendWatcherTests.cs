@@ -10,9 +10,10 @@ public sealed class BackendWatcherTests
     {
         var registry = new FakeRegistry();
         registry.Set(FakeRegistry.Http("a"));
-        var events = new EventLog(new FakeTimeProvider());
-        var usage = new ToolUsage();
-        usage.Record("b", "x", TimeSpan.Zero, false, DateTimeOffset.UnixEpoch);
+        var time = new FakeTimeProvider();
+        var events = new EventLog(time);
+        var usage = new ToolUsage(time);
+        usage.Record("b", "x", TimeSpan.Zero, false, 0);
         using var watcher = new BackendWatcher(registry, events, usage);
 
         registry.Set(FakeRegistry.Http("a"), FakeRegistry.Http("b"));

@@ -16,7 +16,7 @@ public sealed class ProxyTelemetryTests
         var registry = new FakeRegistry();
         registry.Set(FakeRegistry.Http("a"), FakeRegistry.Http("off", enabled: false));
         var events = new EventLog(time);
-        using var telemetry = new ProxyTelemetry(null, registry, new ClientSessions(NullLogger<ClientSessions>.Instance), new ToolUsage(), events, time);
+        using var telemetry = new ProxyTelemetry(null, registry, new ClientSessions(NullLogger<ClientSessions>.Instance), new ToolUsage(time), events, time);
         var measured = new List<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
         using var listener = Listen(telemetry, measured);
 
@@ -48,7 +48,7 @@ public sealed class ProxyTelemetryTests
     public void Start_WithATracingListener_MakesOneSpanWithBackendAndTool()
     {
         var time = new FakeTimeProvider();
-        using var telemetry = new ProxyTelemetry(null, new FakeRegistry(), new ClientSessions(NullLogger<ClientSessions>.Instance), new ToolUsage(), new EventLog(time), time);
+        using var telemetry = new ProxyTelemetry(null, new FakeRegistry(), new ClientSessions(NullLogger<ClientSessions>.Instance), new ToolUsage(time), new EventLog(time), time);
         var spans = new List<Activity>();
         using var listener = new ActivityListener
         {

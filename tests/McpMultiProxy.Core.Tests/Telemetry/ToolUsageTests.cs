@@ -1,18 +1,22 @@
 using McpMultiProxy.Telemetry;
+using Microsoft.Extensions.Time.Testing;
 
 namespace McpMultiProxy.Tests.Telemetry;
 
 public sealed class ToolUsageTests
 {
-    private static readonly DateTimeOffset At = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public void Record_CountsCallsFailuresAndAverageTimePerTool()
     {
-        var usage = new ToolUsage();
-        usage.Record("a", "echo", TimeSpan.FromMilliseconds(10), failed: false, At);
-        usage.Record("a", "echo", TimeSpan.FromMilliseconds(30), failed: true, At.AddSeconds(1));
-        usage.Record("b", "echo", TimeSpan.FromMilliseconds(5), failed: false, At);
+        var time = new FakeTimeProvider(Start);
+        var usage = new ToolUsage(time);
+        usage.Record("a", "echo", TimeSpan.FromMilliseconds(10), failed: false, time.GetTimestamp());
+        usage.Record("b", "echo", TimeSpan.FromMilliseconds(5), failed: false, time.GetTimestamp());
+        time.Advance(TimeSpan.FromSeconds(1));
+        usage.Record("a", "echo", TimeSpan.FromMilliseconds(30), failed: true, time.GetTimestamp());
+        time.Advance(TimeSpan.FromMinutes(1));
 
         var entries = usage.Snapshot();
 
@@ -20,15 +24,15 @@ public sealed class ToolUsageTests
         Assert.Equal(("a", "echo", 2L, 1L), (a.Backend, a.Tool, a.Calls, a.Failures));
         Assert.Equal(20, a.AverageMs, 3);
         Assert.Equal(0.5, a.FailureRate);
-        Assert.Equal(At.AddSeconds(1), a.LastCallAt);
+        Assert.Equal(Start.AddSeconds(1), a.LastCallAt);
         Assert.Equal(("b", 1L, 0.0), (entries[1].Backend, entries[1].Calls, entries[1].FailureRate));
     }
 
     [Fact]
     public void Record_FromManyThreads_LosesNoCall()
     {
-        var usage = new ToolUsage();
-        Parallel.For(0, 10_000, i => usage.Record("a", $"t{i % 4}", TimeSpan.FromTicks(10), failed: i % 10 == 0, At));
+        var usage = new ToolUsage(TimeProvider.System);
+        Parallel.For(0, 10_000, i => usage.Record("a", $"t{i % 4}", TimeSpan.FromTicks(10), failed: i % 10 == 0, 0));
 
         var entries = usage.Snapshot();
 
@@ -39,9 +43,9 @@ public sealed class ToolUsageTests
     [Fact]
     public void Forget_RemovesOnlyThatBackend()
     {
-        var usage = new ToolUsage();
-        usage.Record("a", "x", TimeSpan.Zero, false, At);
-        usage.Record("b", "x", TimeSpan.Zero, false, At);
+        var usage = new ToolUsage(TimeProvider.System);
+        usage.Record("a", "x", TimeSpan.Zero, false, 0);
+        usage.Record("b", "x", TimeSpan.Zero, false, 0);
 
         usage.Forget("a");
 

@@ -47,6 +47,7 @@ public sealed class AdminApiBadInputTests(AlphaProxyFixture fixture) : IClassFix
         { "POST", "/api/backends", """{"name": "web"}""", "application/json", HttpStatusCode.BadRequest, "give 'url'" },
         { "POST", "/api/backends", """{"name": "web", "url": "http://127.0.0.1:1/mcp", "colour": "red"}""", "application/json", HttpStatusCode.BadRequest, "unknown argument 'colour'" },
         { "POST", "/api/backends", """{"name": "no spaces", "url": "http://127.0.0.1:1/mcp"}""", "application/json", HttpStatusCode.BadRequest, "server name 'no spaces' is not valid" },
+        { "POST", "/api/backends", """{"name": "alpha", "url": "http://127.0.0.1:1/mcp", "headers": {"X-Team": "a"}}""", "application/json", HttpStatusCode.BadRequest, "'alpha' already exists" },
         { "POST", "/api/backends", """{"name": "web", "url": 5}""", "application/json", HttpStatusCode.BadRequest, "'url' must be a string" },
         { "POST", "/api/backends", """{"action": "remove", "name": "alpha"}""", "application/json", HttpStatusCode.BadRequest, "'action' is not a field" },
         { "POST", "/api/backends", """{"name": "sh", "command": "sh", "args": ["-c", "touch /tmp/pwned"]}""", "application/json", HttpStatusCode.BadRequest, "--allow-stdio-add" },
@@ -65,6 +66,7 @@ public sealed class AdminApiBadInputTests(AlphaProxyFixture fixture) : IClassFix
         { "POST", "/api/backends/nope/enable", "", "application/json", HttpStatusCode.NotFound, "no server named 'nope'" },
         { "DELETE", "/api/backends/nope", null, null, HttpStatusCode.NotFound, "no server named 'nope'" },
         { "GET", "/api/nothing/here", null, null, HttpStatusCode.NotFound, "GET /api/nothing/here is not an endpoint" },
+        { "POST", "/api/backends/alpha/approve", """{"tool": "echo", "why": "because"}""", "application/json", HttpStatusCode.BadRequest, "unknown field 'why'" },
     };
 
     [Theory]

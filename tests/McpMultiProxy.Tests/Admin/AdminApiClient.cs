@@ -44,7 +44,10 @@ public sealed class AdminApiClient : IDisposable
         return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
     }
 
-    /// <summary>Polls GET /api/backends/{name} until its state is <paramref name="state"/>.</summary>
+    /// <summary>
+    /// Polls GET /api/backends/{name} until its state is <paramref name="state"/>; for <c>healthy</c>, also until its
+    /// tools are in the catalog (the state flips a moment before the catalog is rebuilt).
+    /// </summary>
     public async Task<JsonNode> WaitForStateAsync(string name, string state, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? McpTestClient.TestTimeout);
@@ -53,7 +56,7 @@ public sealed class AdminApiClient : IDisposable
         {
             var (status, body) = await GetAsync($"/api/backends/{name}");
             last = body;
-            if (status == HttpStatusCode.OK && body?["state"]?.GetValue<string>() == state)
+            if (status == HttpStatusCode.OK && body?["state"]?.GetValue<string>() == state && (state != "healthy" || body["tools"]!.GetValue<int>() > 0))
             {
                 return body;
             }

@@ -37,6 +37,8 @@ public sealed class ChromiumFixture : IAsyncLifetime
                 "'apt-get update && apt-get install -y chromium' (.ci/run does this).");
         }
 
+        // Generous: the machine running the suite may be busy, and backends take their time to start.
+        Assertions.SetDefaultExpectTimeout(30_000);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

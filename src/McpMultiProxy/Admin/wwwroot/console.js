@@ -27,7 +27,7 @@
 
   // A bearer token, if the proxy asks for one: open the console as /#token=... once; it is kept for this tab only
   // and the address bar is cleaned so the token does not linger in history.
-  const token = (() => {
+  let token = (() => {
     const match = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
     if (match) {
       sessionStorage.setItem('mcp-multiproxy-token', decodeURIComponent(match[1]));
@@ -46,6 +46,10 @@
     const init = { method, headers: headers(method === 'GET' ? null : { 'Content-Type': 'application/json' }) };
     if (method !== 'GET') init.body = body === undefined ? '' : JSON.stringify(body);
     const response = await fetch('/api' + path, init);
+    if (response.status === 401) {
+      needToken();
+      throw new Error('the proxy needs its token');
+    }
     let data = null;
     const text = await response.text();
     if (text) {
@@ -95,6 +99,22 @@
     toastTimer = setTimeout(() => { t.hidden = true; }, isError ? 8000 : 4000);
   }
 
+  function needToken() {
+    const panel = $('token-panel');
+    if (panel.hidden) {
+      panel.hidden = false;
+      $('token-input').focus();
+    }
+  }
+
+  function useToken(event) {
+    event.preventDefault();
+    token = $('token-input').value.trim();
+    sessionStorage.setItem('mcp-multiproxy-token', token);
+    $('token-panel').hidden = true;
+    refresh().then(() => state.events.length ? null : loadEvents());
+  }
+
   function colorOf(name) {
     if (!state.colors.has(name)) state.colors.set(name, COLORS[state.colors.size % COLORS.length]);
     return state.colors.get(name);
@@ -138,6 +158,7 @@
         const h = headers({ 'Accept': 'text/event-stream' });
         if (state.lastEventId) h['Last-Event-ID'] = String(state.lastEventId);
         const response = await fetch('/api/events/stream', { headers: h, cache: 'no-store' });
+        if (response.status === 401) needToken();
         if (!response.ok || !response.body) throw new Error('HTTP ' + response.status);
         live.className = 'live on';
         $('live-text').textContent = 'live';
@@ -196,6 +217,7 @@
       el('span', { class: 'chip' }, `${s.clients} client${s.clients === 1 ? '' : 's'}`),
     ];
     $('summary').replaceChildren(...chips.filter(Boolean));
+    renderWithheld();
     renderServers();
     renderChart();
     renderUsage();
@@ -232,6 +254,26 @@
     });
     $('server-rows').replaceChildren(...rows);
     for (const swatch of document.querySelectorAll('.swatch')) swatch.style.background = swatch.dataset.color;
+  }
+
+  function renderWithheld() {
+    const withheld = state.status.withheld || [];
+    $('withheld-panel').hidden = withheld.length === 0;
+    $('withheld').replaceChildren(...withheld.map((w) => el('li', { class: 'withheld-item' },
+      el('span', null, el('code', null, `${w.server}/${w.tool}`), ` — ${w.changed.join(' and ')} changed`,
+        w.currentDescription !== w.pinnedDescription ? el('div', { class: 'small muted' }, `now: ${w.currentDescription || '(none)'}`) : null),
+      el('button', { type: 'button', class: 'small', 'aria-label': `Approve ${w.server}/${w.tool}`,
+        onclick: () => approve(w.server, w.tool) }, 'Approve'))));
+  }
+
+  async function approve(server, tool) {
+    try {
+      const r = await api('POST', `/backends/${encodeURIComponent(server)}/approve`, { tool });
+      toast(r.ok ? `Approved ${server}/${tool}: it is served again` : r.data.error, !r.ok);
+    } catch (e) {
+      toast('Approving failed: ' + e.message, true);
+    }
+    await refresh();
   }
 
   function renderChart() {
@@ -533,6 +575,7 @@
 
   // ---- start ----------------------------------------------------------------------------------------------
   document.addEventListener('DOMContentLoaded', () => {
+    $('token-form').addEventListener('submit', useToken);
     $('add-form').addEventListener('submit', addServer);
     $('add-kind').addEventListener('change', showKind);
     $('call-form').addEventListener('submit', callTool);
