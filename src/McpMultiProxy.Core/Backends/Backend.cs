@@ -253,9 +253,19 @@ public sealed partial class Backend : IAsyncDisposable
                 }
 
                 (tried ??= []).Add(replica);
-                if (!(retryable || ex.NotSent) || ReadyReplicas(tried).Count == 0)
+                if (ReadyReplicas(tried).Count == 0)
                 {
                     throw;
+                }
+
+                if (!(retryable || ex.NotSent))
+                {
+                    // Another replica could take it, but the request may have run on this one: say why it was not.
+                    throw new BackendUnavailableException(
+                        Name,
+                        $"{ex.Reason} (replica {replica.Target}); the request may have run there, so it was not retried on another replica. " +
+                        "Only tools marked readOnlyHint or idempotentHint are retried after that.",
+                        ex);
                 }
             }
             catch (OperationCanceledException)

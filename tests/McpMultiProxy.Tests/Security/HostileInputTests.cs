@@ -129,6 +129,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         output.WriteLine($"stdio client side: {tried} malformed lines ({cases.Count + 1} x {Rounds} rounds) in {clock.Elapsed.TotalSeconds:0.0} s; {peer.ErrorsReceived} JSON-RPC errors answered; " +
             $"proxy RSS {before} MiB before, {string.Join(" / ", rss)} MiB after each round");
         Assert.False(proxy.HasExited);
+        Assert.True(echo.TryGetProperty("result", out _), $"the final call failed: {echo}");
         Assert.Equal("b: still here", echo.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString());
         Assert.Contains(proxy.StderrLines, l => l.Contains("was cut and dropped", StringComparison.Ordinal));
         AssertBounded(before, rss);
