@@ -229,7 +229,7 @@ public sealed partial class ToolPins
                     var first = true;
                     foreach (var (key, value) in o.OrderBy(p => p.Key, StringComparer.Ordinal))
                     {
-                        text.Append(first ? "" : ",").Append(JsonSerializer.Serialize(key)).Append(':');
+                        text.Append(first ? "" : ",").Append(JsonValue.Create(key).ToJsonString()).Append(':');
                         Write(value, text);
                         first = false;
                     }

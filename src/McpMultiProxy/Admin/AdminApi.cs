@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Health;
 using McpMultiProxy.Management;
@@ -182,14 +183,16 @@ internal static partial class AdminApi
             : await ManageAsync(management, "approve", name, body, ct).ConfigureAwait(false);
     }
 
+    private static readonly JsonTypeInfo<string> StringInfo = (JsonTypeInfo<string>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(string));
+
     private static async Task<IResult> ManageAsync(
         ManagementService management, string action, string? name, Dictionary<string, JsonElement>? fields, CancellationToken ct, int okStatus = StatusCodes.Status200OK)
     {
         var args = fields ?? [];
-        args["action"] = JsonSerializer.SerializeToElement(action);
+        args["action"] = JsonSerializer.SerializeToElement(action, StringInfo);
         if (name is not null)
         {
-            args["name"] = JsonSerializer.SerializeToElement(name);
+            args["name"] = JsonSerializer.SerializeToElement(name, StringInfo);
         }
 
         var result = await management.InvokeAsync(ProxyTools.Manage, args, ct).ConfigureAwait(false);
@@ -250,7 +253,7 @@ internal static partial class AdminApi
             {
                 ["name"] = name,
                 ["elapsedMs"] = Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 2),
-                ["result"] = JsonSerializer.SerializeToNode(result, McpJsonUtilities.DefaultOptions),
+                ["result"] = JsonSerializer.SerializeToNode(result, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult))),
             });
         }
         catch (McpProtocolException ex)
@@ -367,7 +370,7 @@ internal static partial class AdminApi
                 }
             }
 
-            backends.Add(new JsonObject
+            backends.Add((JsonNode)new JsonObject
             {
                 ["name"] = config.Name,
                 ["points"] = new JsonArray([.. points.Values.Select(p => new JsonObject
