@@ -288,12 +288,12 @@ internal static partial class AdminApi
     }
 
     private static JsonArray BackendTools(CatalogSnapshot snapshot, string backend) =>
-        [.. snapshot.Tools
+        new([.. snapshot.Tools
             .Where(t => snapshot.ToolRoutes.TryGetValue(t.Name, out var route) && route.Backend == backend)
-            .Select(t => ToolJson(t, snapshot.ToolRoutes[t.Name]))];
+            .Select(t => ToolJson(t, snapshot.ToolRoutes[t.Name]))]);
 
     private static JsonArray AllTools(CatalogSnapshot snapshot) =>
-        [.. snapshot.Tools.Where(t => snapshot.ToolRoutes.ContainsKey(t.Name)).Select(t => ToolJson(t, snapshot.ToolRoutes[t.Name]))];
+        new([.. snapshot.Tools.Where(t => snapshot.ToolRoutes.ContainsKey(t.Name)).Select(t => ToolJson(t, snapshot.ToolRoutes[t.Name]))]);
 
     private static JsonObject ToolJson(Tool tool, ToolRoute route) => new()
     {
@@ -308,7 +308,7 @@ internal static partial class AdminApi
     };
 
     private static JsonArray BackendPrompts(CatalogSnapshot snapshot, string backend) =>
-        [.. snapshot.Prompts
+        new([.. snapshot.Prompts
             .Where(p => snapshot.PromptRoutes.TryGetValue(p.Name, out var route) && route.Backend == backend)
             .Select(p => new JsonObject
             {
@@ -317,7 +317,7 @@ internal static partial class AdminApi
                 ["title"] = p.Title,
                 ["description"] = p.Description,
                 ["arguments"] = new JsonArray([.. (p.Arguments ?? []).Select(a => new JsonObject { ["name"] = a.Name, ["description"] = a.Description, ["required"] = a.Required })]),
-            })];
+            })]);
 
     private static JsonObject BackendResources(CatalogSnapshot snapshot, string backend) => new()
     {
