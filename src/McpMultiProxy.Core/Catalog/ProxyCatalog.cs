@@ -5,7 +5,7 @@ namespace McpMultiProxy.Catalog;
 /// </summary>
 public sealed class ProxyCatalog
 {
-    private const int KeptForPaging = 16;
+    private const int KeptForPaging = 64;
     private readonly Lock _publishLock = new();
     private readonly Queue<CatalogSnapshot> _recent = new();
     private volatile CatalogSnapshot _current = CatalogSnapshot.Empty;
@@ -42,11 +42,21 @@ public sealed class ProxyCatalog
             changed = (old.Tools != now.Tools ? Backends.ListKinds.Tools : 0)
                 | (old.Prompts != now.Prompts ? Backends.ListKinds.Prompts : 0)
                 | (old.Resources != now.Resources ? Backends.ListKinds.Resources : 0);
-            next.Version = ++_version;
-            _recent.Enqueue(next);
-            if (_recent.Count > KeptForPaging)
+            if (changed == Backends.ListKinds.None && _recent.Count > 0)
             {
-                _recent.Dequeue();
+                // Same lists (a backend's state changed, or a rebuild that found nothing new): the snapshot kept for
+                // this version pages exactly like the new one, so cursors already issued stay valid. A burst of
+                // rebuilds (fifty backends coming up) then does not expire a client's paging.
+                next.Version = _current.Version;
+            }
+            else
+            {
+                next.Version = ++_version;
+                _recent.Enqueue(next);
+                if (_recent.Count > KeptForPaging)
+                {
+                    _recent.Dequeue();
+                }
             }
 
             _current = next;

@@ -161,6 +161,26 @@ public sealed class CatalogBuilderTests
     }
 
     [Fact]
+    public void ForCursor_ManyRebuildsWithTheSameLists_CursorStaysValid()
+    {
+        var catalog = new ProxyCatalog();
+        var small = ProxySettings.Default with { PageSize = 2 };
+        var tools = Enumerable.Range(0, 5).Select(i => T($"t{i}")).ToArray();
+        catalog.Publish(CatalogBuilder.Build([Source("a", null, tools)], [], small));
+        var first = catalog.Current.ToolsResult;
+        for (var i = 0; i < 200; i++)
+        {
+            // Fifty backends coming up rebuild the catalog again and again; most rebuilds change no list.
+            catalog.Publish(CatalogBuilder.Build([Source("a", null, tools)], [], small));
+        }
+
+        var second = catalog.ForCursor(first.NextCursor!).ToolsPage(first.NextCursor!);
+
+        Assert.Equal(["a__t2", "a__t3"], second.Tools.Select(t => t.Name));
+        Assert.Equal(first.NextCursor, catalog.Current.ToolsResult.NextCursor);
+    }
+
+    [Fact]
     public void ToolsPage_ForeignCursor_IsInvalidParams()
     {
         var catalog = new ProxyCatalog();

@@ -83,6 +83,35 @@ public sealed class FaultTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task CrashLoop_BackendExitsAtEveryStart_RestartsFollowTheBackoffScheduleNeverATightLoop()
+    {
+        using var harness = new LifecycleHarness();
+        var starts = harness.Directory.Combine("starts.txt");
+        var script = $"date +%s.%N >> '{starts}'; exec '{TestServerCommand.Command}' '{TestPaths.TestServerDll}' --name kid --fail-start";
+        harness.WriteConfig(new JsonObject { ["kid"] = new JsonObject { ["command"] = "/bin/sh", ["args"] = new JsonArray("-c", script) } });
+        await using var proxy = await ProxyProcess.StartHttpAsync(["--config", harness.ConfigPath]);
+        await using var client = await proxy.ConnectAsync();
+
+        // Four starts: the first, then retries after about 1, 2 and 4 s (±20% jitter), so about 7 s.
+        double[] times = [];
+        Assert.True(
+            await WaitAsync(() => Task.FromResult((times = File.Exists(starts) ? [.. File.ReadAllLines(starts).Select(l => double.Parse(l, CultureInfo.InvariantCulture))] : []).Length >= 4), TimeSpan.FromSeconds(30)),
+            $"the crashing backend was started {times.Length} time(s) in 30 s");
+        var gaps = times.Zip(times.Skip(1), (a, b) => b - a).Take(3).ToArray();
+        var status = await ServerStatusAsync(client, "kid");
+
+        output.WriteLine($"crash loop: gaps between starts {string.Join(" / ", gaps.Select(g => g.ToString("0.00", CultureInfo.InvariantCulture)))} s; status {status}");
+        for (var i = 0; i < gaps.Length; i++)
+        {
+            Assert.True(gaps[i] >= 0.8 * Math.Pow(2, i), $"restart {i + 1} came after {gaps[i]:0.00} s; the backoff asks for {Math.Pow(2, i):0} s ± 20%");
+        }
+
+        Assert.Equal("unhealthy", status.GetProperty("state").GetString());
+        Assert.Contains("exited with code 2", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        Assert.True(status.GetProperty("retry").GetProperty("attempt").GetInt32() >= 3);
+    }
+
+    [Fact]
     public async Task Call_SlowBackend_AnswersAndStaysHealthy()
     {
         using var harness = new LifecycleHarness();
