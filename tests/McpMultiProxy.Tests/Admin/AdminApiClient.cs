@@ -48,7 +48,7 @@ public sealed class AdminApiClient : IDisposable
     /// Polls GET /api/backends/{name} until its state is <paramref name="state"/>; for <c>healthy</c>, also until its
     /// tools are in the catalog (the state flips a moment before the catalog is rebuilt).
     /// </summary>
-    public async Task<JsonNode> WaitForStateAsync(string name, string state, TimeSpan? timeout = null)
+    public async Task<JsonNode> WaitForStateAsync(string name, string state, TimeSpan? timeout = null, int minRestarts = 0)
     {
         var deadline = DateTime.UtcNow + (timeout ?? McpTestClient.TestTimeout);
         JsonNode? last = null;
@@ -56,7 +56,8 @@ public sealed class AdminApiClient : IDisposable
         {
             var (status, body) = await GetAsync($"/api/backends/{name}");
             last = body;
-            if (status == HttpStatusCode.OK && body?["state"]?.GetValue<string>() == state && (state != "healthy" || body["tools"]!.GetValue<int>() > 0))
+            if (status == HttpStatusCode.OK && body?["state"]?.GetValue<string>() == state && (state != "healthy" || body["tools"]!.GetValue<int>() > 0)
+                && body["restarts"]!.GetValue<int>() >= minRestarts)
             {
                 return body;
             }

@@ -41,7 +41,9 @@ public sealed class MetricsTests
         // beta answers one call, then exits with code 3: the proxy restarts it.
         await client.CallToolAsync("beta__echo", Args(("text", "last words")), cancellationToken: cts.Token);
         await proxy.WaitForLineAsync(l => l.Contains("beta", StringComparison.Ordinal) && l.Contains("exited with code 3", StringComparison.Ordinal));
-        await api.WaitForStateAsync("beta", "healthy");
+
+        // The exit is logged a moment before the proxy acts on it: wait for the restart itself.
+        await api.WaitForStateAsync("beta", "healthy", minRestarts: 1);
 
         var metrics = new PrometheusText(await api.Http.GetStringAsync("/metrics", cts.Token));
 
