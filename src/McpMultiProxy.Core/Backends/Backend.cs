@@ -74,12 +74,9 @@ public sealed partial class Backend : IAsyncDisposable
     public BackendLists Lists => _replicas.FirstOrDefault(r => r.State.IsReady())?.Lists ?? BackendLists.Empty;
 
     /// <summary>
-    /// What the catalog serves for it: the live lists while a replica is ready; the last ones during the
-    /// withdraw grace after it stopped serving; null once withdrawn (or before it ever served).
+    /// Its state, and what the catalog serves for it, read together: the live lists while a replica is ready; the
+    /// last ones during the withdraw grace after it stopped serving; null once withdrawn (or before it ever served).
     /// </summary>
-    public BackendLists? CatalogLists => CatalogView.Lists;
-
-    /// <summary>Its state and what the catalog serves for it, read together.</summary>
     internal (HealthState State, BackendLists? Lists) CatalogView
     {
         get

@@ -334,7 +334,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
                     continue;
                 }
 
-                // A backend that stopped serving keeps its lists through the withdraw grace (Backend.CatalogLists).
+                // A backend that stopped serving keeps its lists through the withdraw grace (Backend.CatalogView).
                 var (state, lists) = backend.CatalogView;
                 seen.Add((backend, state));
                 if (lists is not null)

@@ -87,7 +87,7 @@ public static class ProxyServerOptions
             text.Append(" Servers: ");
             text.Append(string.Join("; ", config.Servers.Select(s =>
             {
-                var state = registry.Live(s.Name)?.State ?? HealthState.Disabled;
+                var state = registry.StateOf(s);
                 return s.Description is null ? $"{s.Name} ({state.ToDisplay()})" : $"{s.Name} ({state.ToDisplay()}): {s.Description}";
             })));
             text.Append('.');
