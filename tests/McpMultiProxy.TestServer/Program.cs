@@ -106,16 +106,14 @@ internal static class Program
     {
         using var loggerFactory = LoggerFactory.Create(logging => ConfigureLogging(logging, options));
 
-        Stream stdout = Console.OpenStandardOutput();
+        var raw = new RawInjectingStream(Console.OpenStandardOutput(), options.Garbage);
         if (options.Garbage)
         {
-            stdout = new GarbageInjectingStream(stdout);
-            await stdout.FlushAsync(); // garbage before the first valid message
+            await raw.FlushAsync(); // garbage before the first valid message
         }
 
-        var raw = new RawInjectingStream(stdout);
         features.RawOutput = raw;
-        stdout = raw;
+        Stream stdout = raw;
 
         var serverOptions = new McpServerOptions();
         features.Configure(serverOptions);
@@ -233,65 +231,16 @@ internal sealed record TestServerOptions
 }
 
 /// <summary>
-/// Wraps stdout for <c>--garbage</c>: every flush first writes a non-JSON line. The SDK transport writes a
-/// message, its newline and then flushes under its send lock, so the garbage always sits between messages.
-/// </summary>
-internal sealed class GarbageInjectingStream(Stream inner) : Stream
-{
-    private int _lines;
-
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        inner.WriteAsync(buffer, cancellationToken);
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        inner.WriteAsync(buffer, offset, count, cancellationToken);
-
-    public override void Flush()
-    {
-        inner.Write(NextGarbageLine());
-        inner.Flush();
-    }
-
-    public override async Task FlushAsync(CancellationToken cancellationToken)
-    {
-        await inner.WriteAsync(NextGarbageLine(), cancellationToken);
-        await inner.FlushAsync(cancellationToken);
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    private byte[] NextGarbageLine() =>
-        System.Text.Encoding.UTF8.GetBytes($"garbage line {++_lines}: this is not JSON-RPC\n");
-}
-
-/// <summary>
 /// Wraps stdout for the <c>emit_raw</c> tool: queued byte strings are written, each with a newline, when the
-/// SDK flushes the next message (it writes a message, its newline, then flushes, under its send lock).
+/// SDK flushes the next message (it writes a message, its newline, then flushes, under its send lock). With
+/// <paramref name="garbage"/> (<c>--garbage</c>) every flush also writes a non-JSON line, so garbage always sits
+/// between messages.
 /// </summary>
-internal sealed class RawInjectingStream(Stream inner) : Stream
+internal sealed class RawInjectingStream(Stream inner, bool garbage = false) : Stream
 {
     private static readonly byte[] Newline = "\n"u8.ToArray();
     private readonly System.Collections.Concurrent.ConcurrentQueue<byte[]> _queue = new();
+    private int _garbageLines;
 
     public override bool CanRead => false;
     public override bool CanSeek => false;
@@ -323,6 +272,11 @@ internal sealed class RawInjectingStream(Stream inner) : Stream
             inner.Write(Newline);
         }
 
+        if (garbage)
+        {
+            inner.Write(NextGarbageLine());
+        }
+
         inner.Flush();
     }
 
@@ -332,6 +286,11 @@ internal sealed class RawInjectingStream(Stream inner) : Stream
         {
             await inner.WriteAsync(item, cancellationToken);
             await inner.WriteAsync(Newline, cancellationToken);
+        }
+
+        if (garbage)
+        {
+            await inner.WriteAsync(NextGarbageLine(), cancellationToken);
         }
 
         await inner.FlushAsync(cancellationToken);
@@ -350,4 +309,7 @@ internal sealed class RawInjectingStream(Stream inner) : Stream
 
         base.Dispose(disposing);
     }
+
+    private byte[] NextGarbageLine() =>
+        System.Text.Encoding.UTF8.GetBytes($"garbage line {++_garbageLines}: this is not JSON-RPC\n");
 }

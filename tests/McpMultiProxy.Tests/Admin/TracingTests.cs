@@ -15,9 +15,8 @@ public sealed class TracingTests
         using var cts = new CancellationTokenSource(McpTestClient.TestTimeout * 2);
         using var collector = new OtlpCollector();
         await using var alpha = await TestServerProcess.StartAsync("--name", "alpha");
-        await using var proxy = ChildProcess.Start(
-            TestPaths.DotNetHost,
-            [TestPaths.ProxyDll, "--servers", $"alpha={alpha.Url}", "--http", "127.0.0.1:0"],
+        await using var proxy = await ProxyProcess.StartHttpAsync(
+            ["--servers", $"alpha={alpha.Url}"],
             new Dictionary<string, string?>
             {
                 ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url,
@@ -25,21 +24,12 @@ public sealed class TracingTests
                 ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
                 ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
                 ["OTEL_SERVICE_NAME"] = "proxy-under-test",
-            });
-        var line = await proxy.WaitForLineAsync(l => l.Contains(ProxyProcess.EndpointMarker, StringComparison.Ordinal), cancellationToken: cts.Token);
-        var mcp = new Uri(line[(line.IndexOf(ProxyProcess.EndpointMarker, StringComparison.Ordinal) + ProxyProcess.EndpointMarker.Length)..].Trim());
-        using var http = new HttpClient { BaseAddress = new Uri(mcp, "/") };
-
-        for (var i = 0; i < 50; i++)
-        {
-            using var call = await http.PostAsync("/api/tools/call", new StringContent("""{"name": "alpha__echo", "arguments": {"text": "traced"}}""", Encoding.UTF8, "application/json"), cts.Token);
-            if (call.StatusCode == HttpStatusCode.OK)
-            {
-                break;
-            }
-
-            await Task.Delay(100, cts.Token);
-        }
+            },
+            cts.Token);
+        using var api = new AdminApiClient(proxy);
+        await api.WaitForStateAsync("alpha", "healthy");
+        using var call = await api.Http.PostAsync("/api/tools/call", new StringContent("""{"name": "alpha__echo", "arguments": {"text": "traced"}}""", Encoding.UTF8, "application/json"), cts.Token);
+        Assert.Equal(HttpStatusCode.OK, call.StatusCode);
 
         // OTLP/protobuf carries strings as plain UTF-8: the span's name and tag values can be found in the body.
         var traces = await collector.WaitForAsync("/v1/traces", "tools/call echo", cts.Token);

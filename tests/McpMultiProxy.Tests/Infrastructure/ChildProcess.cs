@@ -20,6 +20,7 @@ public sealed class ChildProcess : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan StdioShutdownTimeout = TimeSpan.FromSeconds(1);
 
+    private int _disposed;
     private readonly Process _process;
     private readonly string _description;
     private readonly object _lock = new();
@@ -43,9 +44,6 @@ public sealed class ChildProcess : IAsyncDisposable
     public Stream StandardOutput => _process.StandardOutput.BaseStream;
 
     public bool HasExited => _process.HasExited;
-
-    /// <summary>The exit code; only valid once <see cref="HasExited"/>.</summary>
-    public int ExitCode => _process.ExitCode;
 
     public IReadOnlyList<string> StdoutLines
     {
@@ -235,6 +233,12 @@ public sealed class ChildProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Safe to call twice: a test may stop a process early and still hold it in an 'await using'.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Kill();
         try
         {

@@ -45,4 +45,18 @@ public static class McpTestClient
         });
         return options;
     }
+
+    /// <summary>Polls <paramref name="condition"/> every 50 ms; fails the test when it is not true within <see cref="TestTimeout"/>.</summary>
+    public static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+
+    /// <inheritdoc cref="WaitUntilAsync(Func{bool})"/>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TestTimeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
+            await Task.Delay(50);
+        }
+    }
 }

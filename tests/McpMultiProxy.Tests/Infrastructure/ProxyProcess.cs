@@ -25,7 +25,12 @@ public sealed class ProxyProcess : IAsyncDisposable
         Url = url;
     }
 
+    private RecordingStream? _recorder;
+
     public ChildProcess Process { get; }
+
+    /// <summary>Everything the proxy wrote on stdout in stdio mode, when started with <c>recordOutput</c>; else empty.</summary>
+    public string ProtocolOutput => _recorder?.Text ?? "";
 
     public int Pid => Process.Pid;
 
@@ -46,13 +51,15 @@ public sealed class ProxyProcess : IAsyncDisposable
         IEnumerable<string> args,
         McpClientOptions? clientOptions = null,
         CancellationToken cancellationToken = default) =>
-        StartStdioAsync(args, new Dictionary<string, string?>(), clientOptions, cancellationToken);
+        StartStdioAsync(args, new Dictionary<string, string?>(), clientOptions, cancellationToken: cancellationToken);
 
     /// <summary>Like <see cref="StartStdioAsync(IEnumerable{string}, McpClientOptions?, CancellationToken)"/>, with variables set (null: removed) in the proxy's environment.</summary>
+    /// <param name="recordOutput">Keep every byte the proxy writes on stdout (its protocol channel): <see cref="ProtocolOutput"/>.</param>
     public static async Task<ProxyProcess> StartStdioAsync(
         IEnumerable<string> args,
         IReadOnlyDictionary<string, string?> environment,
         McpClientOptions? clientOptions = null,
+        bool recordOutput = false,
         CancellationToken cancellationToken = default)
     {
         List<string> arguments = [TestPaths.ProxyDll, .. args];
@@ -66,9 +73,10 @@ public sealed class ProxyProcess : IAsyncDisposable
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ChildProcess.StartupTimeout);
-            var transport = new StreamClientTransport(process.StandardInput, process.StandardOutput);
+            var recorder = recordOutput ? new RecordingStream(process.StandardOutput) : null;
+            var transport = new StreamClientTransport(process.StandardInput, recorder ?? process.StandardOutput);
             var client = await McpClient.CreateAsync(transport, clientOptions ?? McpTestClient.NewOptions(), loggerFactory: null, timeout.Token);
-            return new ProxyProcess(process, client, url: null);
+            return new ProxyProcess(process, client, url: null) { _recorder = recorder };
         }
         catch (Exception ex)
         {
@@ -133,9 +141,6 @@ public sealed class ProxyProcess : IAsyncDisposable
     public Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? timeout = null) =>
         Process.WaitForLineAsync(match, timeout);
 
-    /// <summary>Kills the proxy and its descendants (its stdio backends) by handle.</summary>
-    public void Kill() => Process.Kill();
-
     public async ValueTask DisposeAsync()
     {
         if (Client is not null)
@@ -154,5 +159,73 @@ public sealed class ProxyProcess : IAsyncDisposable
         }
 
         await Process.DisposeAsync();
+    }
+
+    /// <summary>Passes reads through and keeps a copy of every byte read.</summary>
+    private sealed class RecordingStream(Stream inner) : Stream
+    {
+        private readonly MemoryStream _copy = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_copy)
+                {
+                    return System.Text.Encoding.UTF8.GetString(_copy.GetBuffer(), 0, (int)_copy.Length);
+                }
+            }
+        }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Keep(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken);
+            return Keep(buffer.Span[..read]);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private int Keep(ReadOnlySpan<byte> read)
+        {
+            lock (_copy)
+            {
+                _copy.Write(read);
+            }
+
+            return read.Length;
+        }
     }
 }

@@ -9,9 +9,6 @@ namespace McpMultiProxy.Tests.Infrastructure;
 /// </summary>
 public static class ServerEverything
 {
-    /// <summary>The pinned version (tests/package.json).</summary>
-    public const string Version = "2026.8.31";
-
     // Static initializers run in textual order: this one is used by MissingReason below.
     private static readonly string? NodePath = TestPaths.FindOnPath("node");
 
@@ -32,13 +29,12 @@ public static class ServerEverything
         : null;
 
     /// <summary>An SDK stdio transport that starts server-everything.</summary>
-    public static StdioClientTransport CreateStdioTransport(Action<string>? stderr = null) =>
+    public static StdioClientTransport CreateStdioTransport() =>
         new(new StdioClientTransportOptions
         {
             Name = "server-everything",
             Command = Command,
             Arguments = StdioArguments,
-            StandardErrorLines = stderr,
             ShutdownTimeout = ChildProcess.StdioShutdownTimeout,
         });
 

@@ -31,18 +31,27 @@ public sealed class TestServerProcess : IAsyncDisposable
     /// </summary>
     public static async Task<TestServerProcess> StartOnPortAsync(int port, params string[] flags)
     {
-        var process = ChildProcess.Start(
-            TestServerCommand.Command,
-            TestServerCommand.Arguments([.. flags, "--http", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
-        try
+        // A port just freed by a killed server may take a moment to be released: a fixed port is retried briefly.
+        for (var attempt = 1; ; attempt++)
         {
-            var line = await process.WaitForLineAsync(l => l.StartsWith("LISTENING ", StringComparison.Ordinal));
-            return new TestServerProcess(process, new Uri(line["LISTENING ".Length..]));
-        }
-        catch
-        {
-            await process.DisposeAsync();
-            throw;
+            var process = ChildProcess.Start(
+                TestServerCommand.Command,
+                TestServerCommand.Arguments([.. flags, "--http", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
+            try
+            {
+                var line = await process.WaitForLineAsync(l => l.StartsWith("LISTENING ", StringComparison.Ordinal));
+                return new TestServerProcess(process, new Uri(line["LISTENING ".Length..]));
+            }
+            catch (InvalidOperationException) when (port != 0 && attempt < 5)
+            {
+                await process.DisposeAsync();
+                await Task.Delay(500);
+            }
+            catch
+            {
+                await process.DisposeAsync();
+                throw;
+            }
         }
     }
 

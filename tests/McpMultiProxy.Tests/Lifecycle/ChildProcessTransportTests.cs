@@ -47,7 +47,7 @@ public sealed class ChildProcessTransportTests(ITestOutputHelper output)
         using var cts = new CancellationTokenSource(TestTimeout);
         var childPid = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var transport = Transport(["--spawn-child"], line => OnChildPid(line, childPid));
-        await using var client = await McpClient.CreateAsync(transport, cancellationToken: cts.Token);
+        await using var client = await McpClient.CreateAsync(transport, NewOptions(), cancellationToken: cts.Token);
         var grandchild = await childPid.Task.WaitAsync(cts.Token);
         var pgid = ProcessEntry.Read(grandchild)!.Value.Pgid;
 
@@ -68,7 +68,7 @@ public sealed class ChildProcessTransportTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource(TestTimeout);
         var childPid = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var client = await McpClient.CreateAsync(Transport(["--spawn-child"], line => OnChildPid(line, childPid)), cancellationToken: cts.Token);
+        var client = await McpClient.CreateAsync(Transport(["--spawn-child"], line => OnChildPid(line, childPid)), NewOptions(), cancellationToken: cts.Token);
         var grandchild = await childPid.Task.WaitAsync(cts.Token);
         var server = ProcessEntry.Read(grandchild)!.Value.Ppid;
         var pgid = ProcessEntry.Read(grandchild)!.Value.Pgid;
@@ -90,7 +90,7 @@ public sealed class ChildProcessTransportTests(ITestOutputHelper output)
         var launch = new ProcessLaunch("missing", "no-such-program-mmp", [], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, null);
         var transport = new ChildProcessTransport(launch, watchdog: null, ProcessStopTimes.Default, NullLoggerFactory.Instance);
 
-        var error = await Assert.ThrowsAsync<BackendStartException>(() => McpClient.CreateAsync(transport));
+        var error = await Assert.ThrowsAsync<BackendStartException>(() => McpClient.CreateAsync(transport, NewOptions()));
 
         Assert.Contains("'no-such-program-mmp' was not found on PATH", error.Message, StringComparison.Ordinal);
     }

@@ -174,7 +174,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     [Fact]
     public async Task Call_HttpBackendRestartedOnSamePort_SessionReinitialisedTransparently()
     {
-        var first = await TestServerProcess.StartAsync("--name", "web");
+        await using var first = await TestServerProcess.StartAsync("--name", "web");
         var port = first.Url.Port;
         using var harness = new LifecycleHarness();
         harness.WriteConfig(new JsonObject { ["web"] = new JsonObject { ["url"] = first.Url.ToString() } });
@@ -186,7 +186,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         // The backend restarts between two calls, faster than any health check: it no longer knows the proxy's session.
         first.Kill();
         await first.DisposeAsync();
-        await using var second = await StartOnPortAsync(port);
+        await using var second = await TestServerProcess.StartOnPortAsync(port, "--name", "web");
         CallToolResult result;
         try
         {
@@ -261,24 +261,5 @@ public sealed class FaultTests(ITestOutputHelper output)
         Assert.Equal(0, exitCode);
         Assert.Contains(proxy.StderrLines, l => l.Contains("Shutting down: 1 call(s) finished, 1 cancelled", StringComparison.Ordinal));
         Assert.True(await ProcessTable.WaitUntilAsync(() => ProcessTable.LiveInGroup(group).Count == 0));
-    }
-
-    private static async Task<ChildProcess> StartOnPortAsync(int port)
-    {
-        // The port was just freed by the killed server; a moment's retry covers a slow release.
-        for (var attempt = 1; ; attempt++)
-        {
-            var process = ChildProcess.Start(TestServerCommand.Command, TestServerCommand.Arguments("--name", "web", "--http", port.ToString(CultureInfo.InvariantCulture)));
-            try
-            {
-                await process.WaitForLineAsync(l => l.StartsWith("LISTENING ", StringComparison.Ordinal));
-                return process;
-            }
-            catch (InvalidOperationException) when (attempt < 5)
-            {
-                await process.DisposeAsync();
-                await Task.Delay(500);
-            }
-        }
     }
 }

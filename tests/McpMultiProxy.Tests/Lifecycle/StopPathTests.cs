@@ -14,8 +14,10 @@ namespace McpMultiProxy.Tests.Lifecycle;
 /// </summary>
 public sealed class StopPathTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task ManageRemove_BackendWithGrandchild_WholeGroupGone()
+    [Theory]
+    [InlineData("remove")]
+    [InlineData("disable")]
+    public async Task Manage_RemoveOrDisableBackendWithGrandchild_WholeGroupGone(string action)
     {
         using var harness = new LifecycleHarness();
         harness.WriteConfig(new JsonObject { ["kid"] = harness.StdioWithGrandchild("kid"), ["other"] = Stdio("--name", "other") });
@@ -24,24 +26,9 @@ public sealed class StopPathTests(ITestOutputHelper output)
         var group = await harness.WaitForBackendWithGrandchildAsync("kid");
         var before = ProcessTable.LiveInGroup(group);
 
-        await ToolAsync(client, "manage", ("action", "remove"), ("name", "kid"));
+        await ToolAsync(client, "manage", ("action", action), ("name", "kid"));
 
-        await AssertGoneAsync("manage remove", proxy.Pid, group, before);
-    }
-
-    [Fact]
-    public async Task ManageDisable_BackendWithGrandchild_WholeGroupGone()
-    {
-        using var harness = new LifecycleHarness();
-        harness.WriteConfig(new JsonObject { ["kid"] = harness.StdioWithGrandchild("kid") });
-        await using var proxy = await ProxyProcess.StartHttpAsync(["--config", harness.ConfigPath]);
-        await using var client = await proxy.ConnectAsync();
-        var group = await harness.WaitForBackendWithGrandchildAsync("kid");
-        var before = ProcessTable.LiveInGroup(group);
-
-        await ToolAsync(client, "manage", ("action", "disable"), ("name", "kid"));
-
-        await AssertGoneAsync("manage disable", proxy.Pid, group, before);
+        await AssertGoneAsync($"manage {action}", proxy.Pid, group, before);
     }
 
     [Fact]

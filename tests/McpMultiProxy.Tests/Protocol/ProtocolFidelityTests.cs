@@ -197,6 +197,7 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         // 6 steps 800 ms apart: about 5 s in all, with a 2 s timeout that each progress notification resets.
         var result = await client.CallToolAsync("tt__progress", Args(("steps", 6), ("delayMs", 800)), new SyncProgress(seen.Enqueue));
         Assert.NotEqual(true, result.IsError);
+        await WaitUntilAsync(() => seen.Count == 6);
     }
 
     [Theory]
@@ -364,8 +365,9 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         // clients call at once: the call then fails with a clear error (never a hang, never the wrong client).
         await using var a = await fixture.ConnectAsync(ProtocolFixture.Legacy, SamplingOptions("alpha"));
         await using var b = await fixture.ConnectAsync(ProtocolFixture.Legacy, SamplingOptions("beta"));
-        var slow = a.CallToolAsync("ts__slow", Args(("ms", 1500))).AsTask();
-        await Task.Delay(200);
+        var slow = a.CallToolAsync("ts__slow", Args(("ms", 3000))).AsTask();
+        await WaitUntilAsync(async () => (await a.CallToolAsync("proxy_status", Args(("name", "ts")))).StructuredContent!.Value
+            .GetProperty("servers")[0].GetProperty("inFlight").GetInt32() == 1);
         var ex = await Assert.ThrowsAsync<McpProtocolException>(async () => await b.CallToolAsync("ts__sample", Args(("prompt", "x")))).WaitAsync(TestTimeout);
         Assert.Contains("could not be tied to one client", ex.Message, StringComparison.Ordinal);
         Assert.Contains("per-client", ex.Message, StringComparison.Ordinal);
@@ -409,8 +411,8 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         var completion = await client.CompleteAsync(new PromptReference { Name = "ev__completable-prompt" }, "department", "");
         Assert.NotEmpty(completion.Completion.Values);
         var templateCompletion = await client.CompleteAsync(
-            new ResourceTemplateReference { Uri = "demo://resource/dynamic/text/{resourceId}" }, "resourceId", "");
-        Assert.NotNull(templateCompletion.Completion);
+            new ResourceTemplateReference { Uri = "demo://resource/dynamic/text/{resourceId}" }, "resourceId", "7");
+        Assert.Equal(["7"], templateCompletion.Completion.Values);
         var text = await client.ReadResourceAsync("demo://resource/dynamic/text/1");
         Assert.NotEmpty(text.Contents);
     }
@@ -463,18 +465,6 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         }
         catch (OperationCanceledException)
         {
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TestTimeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
-            await Task.Delay(50);
         }
     }
 

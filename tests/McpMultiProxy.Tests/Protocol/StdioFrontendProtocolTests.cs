@@ -105,16 +105,4 @@ public sealed class StdioFrontendProtocolTests
 
     private static async Task WaitForToolAsync(McpClient client, string name) =>
         await WaitUntilAsync(async () => (await client.ListToolsAsync()).Any(t => t.Name == name));
-
-    private static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TestTimeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
-            await Task.Delay(50);
-        }
-    }
 }

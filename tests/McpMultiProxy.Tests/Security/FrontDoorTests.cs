@@ -160,6 +160,7 @@ public sealed class FrontDoorTests(FrontDoorFixture fixture) : IClassFixture<Fro
                 TransportMode = HttpTransportMode.StreamableHttp,
                 AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {fixture.Token}" },
             }),
+            NewOptions(),
             cancellationToken: cts.Token);
 
         var health = await client.CallToolAsync("proxy_health", cancellationToken: cts.Token);
@@ -276,8 +277,7 @@ public sealed class FrontDoorTests(FrontDoorFixture fixture) : IClassFixture<Fro
     {
         await using var proxy = ChildProcess.Start(TestPaths.DotNetHost, [TestPaths.ProxyDll, "--http", address]);
 
-        Assert.Equal(2, await proxy.WaitForExitAsync(ChildProcess.StartupTimeout));
-        Assert.Contains(proxy.StderrLines, l => l.Contains(hint, StringComparison.Ordinal));
+        await AssertRefusedToStartAsync(proxy, hint);
     }
 
     [Fact]
@@ -285,7 +285,27 @@ public sealed class FrontDoorTests(FrontDoorFixture fixture) : IClassFixture<Fro
     {
         await using var proxy = ChildProcess.Start(TestPaths.DotNetHost, [TestPaths.ProxyDll, "--http", "0.0.0.0:0", "--allow-remote"]);
 
-        Assert.Equal(2, await proxy.WaitForExitAsync(ChildProcess.StartupTimeout));
-        Assert.Contains(proxy.StderrLines, l => l.Contains("--token-file", StringComparison.Ordinal));
+        await AssertRefusedToStartAsync(proxy, "--token-file");
+    }
+
+    /// <summary>
+    /// The proxy exits with code 2 and names <paramref name="hint"/>; should it print its endpoint instead (listening
+    /// beyond loopback), it is killed at once rather than left listening until the timeout.
+    /// </summary>
+    private static async Task AssertRefusedToStartAsync(ChildProcess proxy, string hint)
+    {
+        using var stop = new CancellationTokenSource();
+        var exit = proxy.WaitForExitAsync(ChildProcess.StartupTimeout);
+        var listening = proxy.WaitForLineAsync(l => l.Contains(ProxyProcess.EndpointMarker, StringComparison.Ordinal), ChildProcess.StartupTimeout, stop.Token);
+        if (await Task.WhenAny(exit, listening) == listening && listening.IsCompletedSuccessfully)
+        {
+            proxy.Kill();
+            Assert.Fail($"the proxy started listening: {listening.Result}");
+        }
+
+        await stop.CancelAsync();
+        _ = listening.ContinueWith(t => t.Exception, TaskScheduler.Default);
+        Assert.Equal(2, await exit);
+        Assert.Contains(proxy.StderrLines, l => l.Contains(hint, StringComparison.Ordinal));
     }
 }

@@ -43,7 +43,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         using var cts = new CancellationTokenSource(TestTimeout * 4);
         using var temp = new TempDirectory();
         await using var proxy = await ProxyProcess.StartHttpAsync(["--config", Config(temp)], HeapLimit, cts.Token);
-        await using var bystander = await proxy.ConnectAsync(new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var bystander = await proxy.ConnectAsync(new McpClientOptions { ProtocolVersion = "2025-11-25" }, cancellationToken: cts.Token);
         await ToolSurfaceTests.WaitForToolsAsync(bystander, ["b__echo"], cts.Token);
         var session = await OpenRawSessionAsync(proxy.Url!);
         var before = RssMiB(proxy.Pid);
@@ -75,7 +75,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
 
         var after = rss[^1];
         var echo = await bystander.CallToolAsync("b__echo", Args(("text", "still here")), cancellationToken: cts.Token);
-        await using var newcomer = await proxy.ConnectAsync(new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var newcomer = await proxy.ConnectAsync(new McpClientOptions { ProtocolVersion = "2025-11-25" }, cancellationToken: cts.Token);
         var again = await newcomer.CallToolAsync("b__echo", Args(("text", "new")), cancellationToken: cts.Token);
 
         output.WriteLine($"HTTP client side: {tried} malformed requests ({cases.Count + 1} messages x without/with a session x {Rounds} rounds) in {clock.Elapsed.TotalSeconds:0.0} s; " +
@@ -140,9 +140,8 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource(TestTimeout * 6);
         using var temp = new TempDirectory();
-        await using var proxy = await ProxyProcess.StartStdioAsync(["--config", Config(temp)], HeapLimit, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var proxy = await StartStdioProxyAsync(temp, cts.Token);
         var client = proxy.Client!;
-        await ToolSurfaceTests.WaitForToolsAsync(client, ["b__echo"], cts.Token);
         var before = RssMiB(proxy.Pid);
 
         // Tool arguments travel through the proxy's own client limit (4 MiB a line): big cases are made by the backend itself.
@@ -187,9 +186,8 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource(TestTimeout * 6);
         using var temp = new TempDirectory();
-        await using var proxy = await ProxyProcess.StartStdioAsync(["--config", Config(temp)], HeapLimit, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var proxy = await StartStdioProxyAsync(temp, cts.Token);
         var client = proxy.Client!;
-        await ToolSurfaceTests.WaitForToolsAsync(client, ["b__echo"], cts.Token);
         var before = RssMiB(proxy.Pid);
 
         // Made by the backend itself: an endless junk line, and a valid log notification bigger than the limit (16 MiB).
@@ -212,7 +210,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource(TestTimeout * 6);
         await using var backend = await TestServerProcess.StartAsync("--name", "h");
-        await using var proxy = await ProxyProcess.StartStdioAsync(["--servers", $"h={backend.Url}"], HeapLimit, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cts.Token);
+        await using var proxy = await ProxyProcess.StartStdioAsync(["--servers", $"h={backend.Url}"], HeapLimit, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cancellationToken: cts.Token);
         var client = proxy.Client!;
         await ToolSurfaceTests.WaitForToolsAsync(client, ["h__big"], cts.Token);
         var before = RssMiB(proxy.Pid);
@@ -235,8 +233,25 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     }
 
     /// <summary>The heap limit holds the garbage; what must not happen is growth that goes on round after round.</summary>
+    /// <summary>The proxy in stdio mode, under the heap limit, with backend 'b' served.</summary>
+    private static async Task<ProxyProcess> StartStdioProxyAsync(TempDirectory temp, CancellationToken cancellationToken)
+    {
+        var proxy = await ProxyProcess.StartStdioAsync(["--config", Config(temp)], HeapLimit, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cancellationToken: cancellationToken);
+        try
+        {
+            await ToolSurfaceTests.WaitForToolsAsync(proxy.Client!, ["b__echo"], cancellationToken);
+            return proxy;
+        }
+        catch
+        {
+            await proxy.DisposeAsync();
+            throw;
+        }
+    }
+
     private static void AssertBounded(long before, List<long> rounds)
     {
+        Assert.True(rounds.Count >= 2, $"only {rounds.Count} round(s) ran within the loop's time limit: {before} MiB before, {string.Join(" / ", rounds)} MiB after");
         Assert.True(rounds.Max() < 768, $"RSS went past the heap limit: {before} MiB before, {string.Join(" / ", rounds)} MiB after each round");
         Assert.True(rounds[^1] - rounds[^2] < MaxGrowthPerRoundMiB || rounds[^1] < 600, $"RSS kept growing: {before} MiB before, {string.Join(" / ", rounds)} MiB after each round");
     }
@@ -359,13 +374,26 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         {
             var answer = _pending.GetOrAdd(id, _ => new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously));
             await WriteLineAsync(Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":"{{id}}","method":"{{method}}","params":{{parameters}}}"""));
-            return await answer.Task.WaitAsync(TestTimeout, cancellationToken);
+
+            // The reader ending first means the proxy wrote a line that is not JSON (it throws) or closed its output.
+            if (await Task.WhenAny(answer.Task, _reader).WaitAsync(TestTimeout, cancellationToken) == _reader)
+            {
+                await _reader;
+                throw new InvalidOperationException($"the proxy closed its output before answering '{id}'");
+            }
+
+            return await answer.Task;
         }
 
         public async ValueTask DisposeAsync()
         {
             _process.CloseStandardInput();
             await Task.WhenAny(_reader, Task.Delay(TimeSpan.FromSeconds(5)));
+            if (_reader.IsFaulted)
+            {
+                // A line that was not JSON after the last answer still fails the test.
+                await _reader;
+            }
         }
 
         private async Task ReadAsync()

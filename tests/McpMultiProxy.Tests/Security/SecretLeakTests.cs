@@ -95,7 +95,7 @@ public sealed class SecretLeakTests(ITestOutputHelper output)
         }
         else
         {
-            proxy = await ProxyProcess.StartStdioAsync(args, environment, clientOptions, cts.Token);
+            proxy = await ProxyProcess.StartStdioAsync(args, environment, clientOptions, recordOutput: true, cts.Token);
             await using (proxy)
             {
                 await ExerciseAsync(proxy.Client!, web.Url, answers, cts.Token);
@@ -105,7 +105,8 @@ public sealed class SecretLeakTests(ITestOutputHelper output)
         var everything = new Dictionary<string, string>
         {
             ["stderr"] = string.Join('\n', proxy.StderrLines),
-            ["stdout"] = string.Join('\n', proxy.Process.StdoutLines),
+            // HTTP mode: stdout as lines; stdio mode: every byte of the protocol channel (answers, logs, notifications).
+            ["stdout"] = proxy.Client is null ? string.Join('\n', proxy.Process.StdoutLines) : proxy.ProtocolOutput,
             ["log file"] = await File.ReadAllTextAsync(logFile, cts.Token),
             ["answers"] = answers.ToString(),
         };
