@@ -143,6 +143,7 @@ internal sealed partial class BackendSession : IAsyncDisposable
 
         string? proxyToken = null;
         ProgressRoute? route = null;
+        var callerMeta = parameters.Meta;
         if (call.Caller is { } caller)
         {
             _callers.AddOrUpdate(caller, 1, (_, n) => n + 1);
@@ -196,6 +197,10 @@ internal sealed partial class BackendSession : IAsyncDisposable
             if (proxyToken is not null)
             {
                 _progress.TryRemove(proxyToken, out _);
+
+                // The caller's parameters get their own token back: a retry (on another replica, or after the
+                // backend forgot the session) must map the client's token again, not this call's.
+                parameters.Meta = callerMeta;
             }
 
             if (call.Caller is { } c && _callers.AddOrUpdate(c, 0, (_, n) => n - 1) <= 0)
