@@ -37,7 +37,8 @@ public static partial class ProxyCoreServices
         services.AddSingleton<ClientSessions>();
         services.AddSingleton<IClientBridge>(sp => sp.GetRequiredService<ClientSessions>());
         services.AddSingleton(_ => HttpTransportFactory.CreateSharedClient(startup.Config.Settings.Security.MaxBackendMessageBytes));
-        services.AddSingleton<IBackendTransportFactory, StdioTransportFactory>();
+        services.AddSingleton<IBackendTransportFactory>(sp => new StdioTransportFactory(
+            sp.GetRequiredService<Backends.Processes.ProcessGroupWatchdog>(), maxLineBytes: startup.Config.Settings.Security.MaxBackendMessageBytes));
         services.AddSingleton<IBackendTransportFactory>(sp => new HttpTransportFactory(sp.GetRequiredService<HttpClient>()));
         services.TryAddSingleton(Backoff.Default);
         services.AddSingleton<Backends.Processes.ProcessGroupWatchdog>();

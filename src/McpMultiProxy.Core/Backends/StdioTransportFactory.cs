@@ -1,5 +1,6 @@
 using McpMultiProxy.Backends.Processes;
 using McpMultiProxy.Configuration;
+using McpMultiProxy.Security;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 
@@ -10,7 +11,8 @@ namespace McpMultiProxy.Backends;
 /// plus what its config declares), never the proxy's own variables and secrets. On Unix it runs in a process
 /// group of its own, stopped as a whole (<see cref="ChildProcessTransport"/>); on Windows the SDK's transport is used.
 /// </summary>
-internal sealed partial class StdioTransportFactory(ProcessGroupWatchdog? watchdog = null, ProcessStopTimes? stopTimes = null) : IBackendTransportFactory
+internal sealed partial class StdioTransportFactory(ProcessGroupWatchdog? watchdog = null, ProcessStopTimes? stopTimes = null, long maxLineBytes = SecuritySettings.DefaultMaxBackendMessageBytes)
+    : IBackendTransportFactory
 {
     // Beyond the SDK's default set: what .NET and Node children need to start at all.
     private static readonly string[] ExtraInherited = ["DOTNET_ROOT", "DOTNET_CLI_HOME", "TMPDIR", "LANG", "LC_ALL", "XDG_RUNTIME_DIR", "NODE_PATH"];
@@ -38,7 +40,7 @@ internal sealed partial class StdioTransportFactory(ProcessGroupWatchdog? watchd
         if (!OperatingSystem.IsWindows())
         {
             var launch = new ProcessLaunch(config.Name, config.Command!, [.. config.Args], env.Where(e => e.Value is not null).ToDictionary(e => e.Key, e => e.Value!), config.Cwd);
-            return new ChildProcessTransport(launch, watchdog, stopTimes ?? ProcessStopTimes.Default, loggerFactory, line => LogStderr(logger, name, line));
+            return new ChildProcessTransport(launch, watchdog, stopTimes ?? ProcessStopTimes.Default, loggerFactory, line => LogStderr(logger, name, line), maxLineBytes);
         }
 
         return new StdioClientTransport(

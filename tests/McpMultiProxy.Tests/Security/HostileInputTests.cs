@@ -176,10 +176,8 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     }
 
     /// <remarks>
-    /// The SDK's stdio client transport (2.3.1) reads a backend's line whole, however long: a 100 MiB line costs
-    /// hundreds of MiB while it is read. Until the backend's stdout is read through <c>LineLengthLimitStream</c>
-    /// (possible once backends run on our own process transport), this shows the proxy survives it within a heap
-    /// limit and keeps serving, and prints what it costs.
+    /// The SDK reads a backend's line whole, however long; the proxy reads a stdio backend's stdout through
+    /// <c>LineLengthLimitStream</c>, so a line longer than proxy.maxBackendMessageBytes (16 MiB) is cut and dropped.
     /// </remarks>
     [Fact]
     public async Task StdioBackend_HugeMessages_SurvivedAndTheProxyKeepsServing()

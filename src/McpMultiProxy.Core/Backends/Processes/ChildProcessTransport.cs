@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using McpMultiProxy.Security;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -13,7 +14,13 @@ namespace McpMultiProxy.Backends.Processes;
 /// already died are missed), and notices a crash only when stdout reaches end-of-file, which never happens
 /// while a grandchild holds the pipe (calls in flight then hang). See ChildProcessTransportTests.
 /// </summary>
-internal sealed class ChildProcessTransport(ProcessLaunch launch, ProcessGroupWatchdog? watchdog, ProcessStopTimes stopTimes, ILoggerFactory loggerFactory, Action<string>? stderrLine = null)
+internal sealed partial class ChildProcessTransport(
+    ProcessLaunch launch,
+    ProcessGroupWatchdog? watchdog,
+    ProcessStopTimes stopTimes,
+    ILoggerFactory loggerFactory,
+    Action<string>? stderrLine = null,
+    long maxLineBytes = SecuritySettings.DefaultMaxBackendMessageBytes)
     : IClientTransport
 {
     /// <inheritdoc/>
@@ -26,7 +33,9 @@ internal sealed class ChildProcessTransport(ProcessLaunch launch, ProcessGroupWa
         var process = BackendProcess.Start(launch, watchdog, logger, stderrLine);
         try
         {
-            var inner = await new StreamClientTransport(process.Input, process.Output, loggerFactory).ConnectAsync(cancellationToken).ConfigureAwait(false);
+            // The SDK reads a line whole, however long: a backend's endless line is cut at proxy.maxBackendMessageBytes.
+            var output = new LineLengthLimitStream(process.Output, maxLineBytes, dropped => LogLineCut(logger, launch.Name, maxLineBytes, dropped));
+            var inner = await new StreamClientTransport(process.Input, output, loggerFactory).ConnectAsync(cancellationToken).ConfigureAwait(false);
             return new Session(inner, process, stopTimes);
         }
         catch
@@ -35,6 +44,9 @@ internal sealed class ChildProcessTransport(ProcessLaunch launch, ProcessGroupWa
             throw;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Backend}: a message longer than {Limit} bytes was cut and dropped ({Dropped} bytes; proxy.maxBackendMessageBytes)")]
+    private static partial void LogLineCut(ILogger logger, string backend, long limit, long dropped);
 
     /// <summary>
     /// One connected process. Its end is reported through <see cref="MessageReader"/>'s completion as
