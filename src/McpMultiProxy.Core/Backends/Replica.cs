@@ -86,6 +86,18 @@ public sealed partial class Replica : IAsyncDisposable
         }
     }
 
+    /// <summary>The last error and when it happened: what <see cref="Status"/> shows of them, without the rest.</summary>
+    internal (string? Error, DateTimeOffset? At) LastFailure
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_lastError, _lastErrorAt);
+            }
+        }
+    }
+
     /// <summary>Starts the connect-and-watch loop.</summary>
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
 
