@@ -7,7 +7,7 @@ namespace McpMultiProxy.Security;
 /// (the SDK then sees one malformed message, which it reports and skips) and everything up to the peer's
 /// next newline is dropped. Memory stays bounded by the limit; nothing is buffered here.
 /// </summary>
-internal sealed class LineLengthLimitStream : ReadOnlyWrapperStream
+public sealed class LineLengthLimitStream : ReadOnlyWrapperStream
 {
     private readonly long _maxLineBytes;
     private readonly Action<long>? _onCut;

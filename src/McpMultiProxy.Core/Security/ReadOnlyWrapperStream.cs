@@ -5,7 +5,7 @@ namespace McpMultiProxy.Security;
 /// Subclasses supply only the reads; the array-based <see cref="ReadAsync(byte[], int, int, CancellationToken)"/>
 /// is routed to the <see cref="Memory{T}"/> overload.
 /// </summary>
-internal abstract class ReadOnlyWrapperStream(Stream inner) : Stream
+public abstract class ReadOnlyWrapperStream(Stream inner) : Stream
 {
     /// <summary>The wrapped stream.</summary>
     protected Stream Inner { get; } = inner;
