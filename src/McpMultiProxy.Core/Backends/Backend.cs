@@ -178,6 +178,15 @@ public sealed partial class Backend : IAsyncDisposable
     }
 
     /// <summary>
+    /// Sends on the caller's own session with a replica. Kept apart from <see cref="SendAsync{TParams, TResult}"/>
+    /// so the lambda's captured state is allocated only for this path, not on every forwarded request.
+    /// </summary>
+    private Task<TResult> SendPerClientAsync<TParams, TResult>(McpServer caller, int replica, string method, TParams parameters, CallOptions call, CancellationToken cancellationToken)
+        where TParams : RequestParams
+        where TResult : notnull
+        => _perClient.SendAsync(caller, replica, s => s.SendAsync<TParams, TResult>(method, parameters, call, cancellationToken), cancellationToken);
+
+    /// <summary>
     /// Forwards a request. <paramref name="retryable"/> says the request may run twice (read-only or idempotent),
     /// so it may be retried on another replica even when the first one might have run it.
     /// </summary>
@@ -206,7 +215,7 @@ public sealed partial class Backend : IAsyncDisposable
             try
             {
                 var result = _config.PerClientSessions && caller is not null
-                    ? await _perClient.SendAsync(caller, replica.Index, s => s.SendAsync<TParams, TResult>(method, parameters, call, cancellationToken), cancellationToken).ConfigureAwait(false)
+                    ? await SendPerClientAsync<TParams, TResult>(caller, replica.Index, method, parameters, call, cancellationToken).ConfigureAwait(false)
                     : await session.SendAsync<TParams, TResult>(method, parameters, call, cancellationToken).ConfigureAwait(false);
                 replica.Stats.CallFinished(time.GetElapsedTime(started).TotalMilliseconds, CallOutcome.Success);
                 replica.ReportOutcome(failed: false, null);

@@ -24,7 +24,7 @@ internal sealed class PerClientSessions : IAsyncDisposable
     }
 
     /// <summary>How long a client's session may stay unused.</summary>
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>Sessions open now.</summary>
     public int Count => _sessions.Count;
@@ -117,12 +117,12 @@ internal sealed class PerClientSessions : IAsyncDisposable
             _owner = owner;
             _client = client;
             Session = owner.ConnectAsync(replica, CancellationToken.None);
-            _idle = owner._services.TimeProvider.CreateTimer(_ => _ = owner.CloseAsync(_client, this), null, owner.IdleTimeout, Timeout.InfiniteTimeSpan);
+            _idle = owner._services.TimeProvider.CreateTimer(_ => _ = owner.CloseAsync(_client, this), null, IdleTimeout, Timeout.InfiniteTimeSpan);
         }
 
         public Task<BackendSession> Session { get; }
 
-        public void Touch() => _idle.Change(_owner.IdleTimeout, Timeout.InfiniteTimeSpan);
+        public void Touch() => _idle.Change(IdleTimeout, Timeout.InfiniteTimeSpan);
 
         public async ValueTask DisposeAsync()
         {

@@ -86,6 +86,18 @@ public sealed partial class Replica : IAsyncDisposable
         }
     }
 
+    /// <summary>The last error and when it happened: what <see cref="Status"/> shows of them, without the rest.</summary>
+    internal (string? Error, DateTimeOffset? At) LastFailure
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_lastError, _lastErrorAt);
+            }
+        }
+    }
+
     /// <summary>Starts the connect-and-watch loop.</summary>
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
 
@@ -119,9 +131,9 @@ public sealed partial class Replica : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until a session other than <paramref name="stale"/> is up; false when none is within <paramref name="timeout"/>.
+    /// Waits until a session other than <paramref name="stale"/> is up, or until <paramref name="timeout"/> has passed without one.
     /// </summary>
-    internal async Task<bool> WaitForSessionAsync(BackendSession? stale, TimeSpan timeout, CancellationToken cancellationToken)
+    internal async Task WaitForSessionAsync(BackendSession? stale, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var time = _services.TimeProvider;
         var started = time.GetTimestamp();
@@ -132,7 +144,7 @@ public sealed partial class Replica : IAsyncDisposable
             {
                 if (_session is { } current && !ReferenceEquals(current, stale))
                 {
-                    return true;
+                    return;
                 }
 
                 // The stale session is still installed until the loop notices its end: wait for that end first.
@@ -142,7 +154,7 @@ public sealed partial class Replica : IAsyncDisposable
             var left = timeout - time.GetElapsedTime(started);
             if (left <= TimeSpan.Zero)
             {
-                return false;
+                return;
             }
 
             try
@@ -151,7 +163,7 @@ public sealed partial class Replica : IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                return false;
+                return;
             }
             catch (Exception) when (next.IsCompleted)
             {

@@ -102,28 +102,28 @@ public sealed class CatalogSnapshot
     /// <summary>A page of <c>tools/list</c>; a null cursor is the first page (prebuilt in <see cref="ToolsResult"/>).</summary>
     public ListToolsResult ToolsPage(string? cursor)
     {
-        var (items, next) = Page(Tools, cursor, Fingerprint.Tools);
+        var (items, next) = Page(Tools, cursor);
         return new ListToolsResult { Tools = items, NextCursor = next };
     }
 
     /// <summary>A page of <c>prompts/list</c>.</summary>
     public ListPromptsResult PromptsPage(string? cursor)
     {
-        var (items, next) = Page(Prompts, cursor, Fingerprint.Prompts);
+        var (items, next) = Page(Prompts, cursor);
         return new ListPromptsResult { Prompts = items, NextCursor = next };
     }
 
     /// <summary>A page of <c>resources/list</c>.</summary>
     public ListResourcesResult ResourcesPage(string? cursor)
     {
-        var (items, next) = Page(Resources, cursor, Fingerprint.Resources);
+        var (items, next) = Page(Resources, cursor);
         return new ListResourcesResult { Resources = items, NextCursor = next };
     }
 
     /// <summary>A page of <c>resources/templates/list</c>.</summary>
     public ListResourceTemplatesResult TemplatesPage(string? cursor)
     {
-        var (items, next) = Page([.. Templates.Select(t => t.Served)], cursor, Fingerprint.Resources);
+        var (items, next) = Page([.. Templates.Select(t => t.Served)], cursor);
         return new ListResourceTemplatesResult { ResourceTemplates = items, NextCursor = next };
     }
 
@@ -150,9 +150,8 @@ public sealed class CatalogSnapshot
     /// through one consistent list even while backends change (it gets list_changed and lists again).
     /// A backend never sees one.
     /// </summary>
-    private (List<T> Items, string? Next) Page<T>(IReadOnlyList<T> all, string? cursor, string fingerprint)
+    private (List<T> Items, string? Next) Page<T>(IReadOnlyList<T> all, string? cursor)
     {
-        _ = fingerprint;
         var start = 0;
         if (cursor is not null)
         {

@@ -90,11 +90,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
     /// <inheritdoc/>
     public async Task AddAsync(BackendConfig config, bool persist, CancellationToken cancellationToken)
     {
-        var problems = ConfigValidator.Validate(config, _config.Settings).ToList();
-        if (problems.Count > 0)
-        {
-            throw new ManagementException(string.Join(" ", problems));
-        }
+        ValidateOrThrow(config);
 
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -114,9 +110,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
             _config = next;
             if (config.Enabled)
             {
-                var backend = CreateBackend(config);
-                SetLive(new Dictionary<string, Backend>(_live, StringComparer.Ordinal) { [config.Name] = backend });
-                backend.Start();
+                StartLive(config);
             }
 
             LogAdded(_logger, config.Name, config.DisplayTarget);
@@ -175,9 +169,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
             _config = next;
             if (enabled)
             {
-                var backend = CreateBackend(updated);
-                SetLive(new Dictionary<string, Backend>(_live, StringComparer.Ordinal) { [name] = backend });
-                backend.Start();
+                StartLive(updated);
             }
             else
             {
@@ -259,11 +251,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
     /// <inheritdoc/>
     public async Task UpdateAsync(BackendConfig config, CancellationToken cancellationToken)
     {
-        var problems = ConfigValidator.Validate(config, _config.Settings).ToList();
-        if (problems.Count > 0)
-        {
-            throw new ManagementException(string.Join(" ", problems));
-        }
+        ValidateOrThrow(config);
 
         Backend? stopped = null;
         IReadOnlyList<Replica> replicasToStop = [];
@@ -284,9 +272,7 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
                 stopped = TakeLive(config.Name);
                 if (config.Enabled)
                 {
-                    var backend = CreateBackend(config);
-                    SetLive(new Dictionary<string, Backend>(_live, StringComparer.Ordinal) { [config.Name] = backend });
-                    backend.Start();
+                    StartLive(config);
                 }
             }
 
@@ -366,6 +352,23 @@ public sealed partial class BackendRegistry : IBackendRegistry, IAsyncDisposable
         var backend = new Backend(config, _services, _backoff);
         backend.Changed += (_, kinds) => Rebuild();
         return backend;
+    }
+
+    private void ValidateOrThrow(BackendConfig config)
+    {
+        var problems = ConfigValidator.Validate(config, _config.Settings).ToList();
+        if (problems.Count > 0)
+        {
+            throw new ManagementException(string.Join(" ", problems));
+        }
+    }
+
+    /// <summary>Creates the backend for <paramref name="config"/>, makes it live alongside the others, and starts it.</summary>
+    private void StartLive(BackendConfig config)
+    {
+        var backend = CreateBackend(config);
+        SetLive(new Dictionary<string, Backend>(_live, StringComparer.Ordinal) { [config.Name] = backend });
+        backend.Start();
     }
 
     private void SetLive(Dictionary<string, Backend> live)

@@ -163,10 +163,10 @@ public sealed partial class ConfigFileWatcher : BackgroundService
         }
     }
 
-    private void OnSaved()
+    private void OnSaved(string text)
     {
-        // The proxy wrote the file itself: that content is already in force.
-        var text = ReadText();
+        // The proxy wrote the file itself: that content is already in force. The text is the one written, not
+        // the file read back, so a user's edit landing just after the save is still seen as new.
         lock (_lock)
         {
             _knownText = text;

@@ -38,8 +38,8 @@ public sealed class FileConfigStore(string path) : IConfigStore
     /// </summary>
     public bool? SavedAllowStdioAdd { get; init; }
 
-    /// <summary>Raised after each save, so a file watcher can ignore the proxy's own writes.</summary>
-    public event Action? Saved;
+    /// <summary>Raised after each save with the text written, so a file watcher can ignore the proxy's own writes.</summary>
+    public event Action<string>? Saved;
 
     /// <inheritdoc/>
     public void Save(ProxyConfig config)
@@ -49,11 +49,12 @@ public sealed class FileConfigStore(string path) : IConfigStore
             config = config with { Settings = config.Settings with { AllowStdioAdd = allow } };
         }
 
+        var text = ConfigWriter.ToJson(config);
         lock (_lock)
         {
-            ConfigWriter.SaveAtomic(path, config);
+            AtomicFile.Write(path, text);
         }
 
-        Saved?.Invoke();
+        Saved?.Invoke(text);
     }
 }

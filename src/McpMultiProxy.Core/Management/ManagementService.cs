@@ -53,8 +53,18 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         }
     }
 
-    /// <summary>Status of every backend (or one), as data.</summary>
+    /// <summary>Status of every backend (or one), as data, scrubbed of known secrets.</summary>
     public JsonObject Status(string? only = null)
+    {
+        var status = BuildStatus(only, Pending());
+        return secrets is null ? status : JsonNode.Parse(Scrub(status.ToJsonString()))!.AsObject();
+    }
+
+    /// <summary>
+    /// The status before scrubbing: the tools' answers scrub it once, in <see cref="Ok"/>.
+    /// <paramref name="pending"/> is the withheld tools, read once per answer.
+    /// </summary>
+    private JsonObject BuildStatus(string? only, IReadOnlyList<PinChange> pending)
     {
         var config = registry.Config;
         var snapshot = catalog.Current;
@@ -63,7 +73,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         {
             if (only is null || backend.Name == only)
             {
-                servers.Add((JsonNode)ServerStatus(backend, snapshot));
+                servers.Add((JsonNode)ServerStatus(backend, snapshot, pending));
             }
         }
 
@@ -74,11 +84,13 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             ["summary"] = counts,
             ["servers"] = servers,
             ["conflicts"] = new JsonArray([.. snapshot.Conflicts.Select(c => JsonValue.Create(c))]),
-            ["withheld"] = PinReport.Withheld(registry.Pins),
+            ["withheld"] = PinReport.Withheld(pending),
             ["tools"] = snapshot.Tools.Count,
         };
-        return secrets is null ? status : JsonNode.Parse(Scrub(status.ToJsonString()))!.AsObject();
+        return status;
     }
+
+    private IReadOnlyList<PinChange> Pending() => registry.Pins?.Pending ?? [];
 
     private JsonObject ProxyStatus()
     {
@@ -240,7 +252,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
 
     private CallToolResult ChangedResult(string action, string name, string done)
     {
-        var status = ServerStatus(registry.Config.Find(name)!, catalog.Current);
+        var status = ServerStatus(registry.Config.Find(name)!, catalog.Current, Pending());
         var state = status["state"]!.GetValue<string>();
         var text = state switch
         {
@@ -287,7 +299,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
 
     private CallToolResult ListResult()
     {
-        var status = Status();
+        var status = BuildStatus(null, Pending());
         var servers = (JsonArray)status["servers"]!;
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"{servers.Count} server(s)");
@@ -308,7 +320,8 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             return Error($"proxy_status: there is no server named '{only}'. Known servers: {string.Join(", ", registry.Config.Servers.Select(s => s.Name))}.");
         }
 
-        var status = Status(only);
+        var pending = Pending();
+        var status = BuildStatus(only, pending);
         var text = new StringBuilder();
         var summary = status["summary"]!;
         text.AppendLine(CultureInfo.InvariantCulture, $"{ProxyInfo.Name} {ProxyInfo.Version}: {summary["healthy"]}/{summary["total"]} servers healthy, {status["tools"]} tools served");
@@ -358,7 +371,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
             text.AppendLine(CultureInfo.InvariantCulture, $"conflict: {conflict}");
         }
 
-        foreach (var line in PinReport.Lines(registry.Pins))
+        foreach (var line in PinReport.Lines(pending))
         {
             text.AppendLine(line);
         }
@@ -368,7 +381,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
 
     private CallToolResult HealthOverview()
     {
-        var status = Status();
+        var status = BuildStatus(null, Pending());
         var summary = status["summary"]!;
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"{summary["healthy"]}/{summary["total"]} servers healthy");
@@ -404,11 +417,12 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         })).ConfigureAwait(false);
 
         var snapshot = catalog.Current;
+        var pending = Pending();
         var results = new JsonArray();
         var text = new StringBuilder();
         foreach (var (config, backend, pings) in checks)
         {
-            var status = ServerStatus(config, snapshot);
+            var status = ServerStatus(config, snapshot, pending);
             status["check"] = new JsonArray([.. pings.Select(p => new JsonObject { ["replica"] = p.Replica, ["ok"] = p.Ok, ["ms"] = p.Ms is { } ms ? Math.Round(ms, 2) : null, ["error"] = p.Error })]);
             results.Add((JsonNode)status);
             var ok = pings.Count(p => p.Ok);
@@ -423,7 +437,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         return Ok((header + Environment.NewLine + text).TrimEnd(), new JsonObject { ["action"] = "health", ["summary"] = summary, ["servers"] = results });
     }
 
-    private JsonObject ServerStatus(BackendConfig config, CatalogSnapshot snapshot)
+    private JsonObject ServerStatus(BackendConfig config, CatalogSnapshot snapshot, IReadOnlyList<PinChange> pending)
     {
         var backend = registry.Live(config.Name);
         var replicas = backend?.Replicas.Select(r => r.Status()).ToList() ?? [];
@@ -460,7 +474,7 @@ public sealed class ManagementService(BackendRegistry registry, ProxyCatalog cat
         if (registry.Pins is { } pins && ToolPins.IsEnabled(config, registry.Settings))
         {
             o["pinnedTools"] = pins.PinnedCount(config.Name);
-            o["withheldTools"] = pins.Pending.Count(c => c.Server == config.Name);
+            o["withheldTools"] = pending.Count(c => c.Server == config.Name);
         }
 
         if (config.PerClientSessions)

@@ -7,8 +7,8 @@ namespace McpMultiProxy.Management;
 /// <summary>How withheld (changed since pinned) tools are shown in <c>proxy_status</c>, for people and for programs (the web console).</summary>
 internal static class PinReport
 {
-    public static JsonArray Withheld(ToolPins? pins) =>
-        new([.. (pins?.Pending ?? []).Select(c => new JsonObject
+    public static JsonArray Withheld(IReadOnlyList<PinChange> pending) =>
+        new([.. pending.Select(c => new JsonObject
         {
             ["server"] = c.Server,
             ["tool"] = c.Tool,
@@ -21,8 +21,8 @@ internal static class PinReport
             ["currentHash"] = c.Current.Hash,
         })]);
 
-    public static IEnumerable<string> Lines(ToolPins? pins) =>
-        (pins?.Pending ?? []).Select(c =>
+    public static IEnumerable<string> Lines(IReadOnlyList<PinChange> pending) =>
+        pending.Select(c =>
             $"withheld: tool '{c.Tool}' of server '{c.Server}' changed since it was pinned ({string.Join(", ", c.ChangedParts)}); " +
             $"approve it with manage action 'approve', name '{c.Server}', tool '{c.Tool}'.");
 }

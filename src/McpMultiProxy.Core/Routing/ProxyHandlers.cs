@@ -243,12 +243,29 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
     /// The client's <c>_meta</c> as it may reach a backend: its own keys (progress token, tracing, app data) pass;
     /// the protocol's reserved <c>io.modelcontextprotocol/*</c> keys describe the client's session with the proxy
     /// (its protocol era, capabilities, log level) and must not be mistaken for the proxy's session with the backend.
+    /// With no reserved key the caller's object is forwarded as it is (the backend session clones it before it
+    /// changes the progress token); only a <c>_meta</c> that loses keys is copied.
     /// </summary>
     internal static JsonObject? ForwardMeta(JsonObject? meta)
     {
-        if (meta is null)
+        if (meta is null || meta.Count == 0)
         {
             return null;
+        }
+
+        var reserved = false;
+        foreach (var (key, _) in meta)
+        {
+            if (key.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal))
+            {
+                reserved = true;
+                break;
+            }
+        }
+
+        if (!reserved)
+        {
+            return meta;
         }
 
         JsonObject? copy = null;

@@ -7,9 +7,8 @@ namespace McpMultiProxy.Security;
 /// (the SDK then sees one malformed message, which it reports and skips) and everything up to the peer's
 /// next newline is dropped. Memory stays bounded by the limit; nothing is buffered here.
 /// </summary>
-public sealed class LineLengthLimitStream : Stream
+public sealed class LineLengthLimitStream : ReadOnlyWrapperStream
 {
-    private readonly Stream _inner;
     private readonly long _maxLineBytes;
     private readonly Action<long>? _onCut;
     private readonly bool _fail;
@@ -26,28 +25,13 @@ public sealed class LineLengthLimitStream : Stream
     /// response), where failing the request at once beats leaving it to wait for an answer that was dropped.
     /// </param>
     public LineLengthLimitStream(Stream inner, long maxLineBytes, Action<long>? onCut = null, bool fail = false)
+        : base(inner)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 1);
-        _inner = inner;
         _maxLineBytes = maxLineBytes;
         _onCut = onCut;
         _fail = fail;
     }
-
-    /// <inheritdoc/>
-    public override bool CanRead => true;
-
-    /// <inheritdoc/>
-    public override bool CanSeek => false;
-
-    /// <inheritdoc/>
-    public override bool CanWrite => false;
-
-    /// <inheritdoc/>
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <inheritdoc/>
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -57,7 +41,7 @@ public sealed class LineLengthLimitStream : Stream
     {
         while (true)
         {
-            var read = _inner.Read(buffer);
+            var read = Inner.Read(buffer);
             if (read == 0)
             {
                 return 0;
@@ -72,15 +56,11 @@ public sealed class LineLengthLimitStream : Stream
     }
 
     /// <inheritdoc/>
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    /// <inheritdoc/>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (true)
         {
-            var read = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            var read = await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 return 0;
@@ -93,31 +73,6 @@ public sealed class LineLengthLimitStream : Stream
                 return kept;
             }
         }
-    }
-
-    /// <inheritdoc/>
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc/>
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inner.Dispose();
-        }
-
-        base.Dispose(disposing);
     }
 
     /// <summary>Compacts <paramref name="chunk"/> in place; returns how many bytes are kept.</summary>
@@ -149,7 +104,12 @@ public sealed class LineLengthLimitStream : Stream
             var room = _maxLineBytes - _lineBytes;
             if (segment.Length <= room)
             {
-                segment.CopyTo(chunk[write..]);
+                // Nothing dropped yet in this chunk: the segment is already where it belongs.
+                if (write != read)
+                {
+                    segment.CopyTo(chunk[write..]);
+                }
+
                 write += segment.Length;
                 read += segment.Length;
                 if (newline >= 0)

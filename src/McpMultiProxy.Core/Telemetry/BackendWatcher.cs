@@ -1,3 +1,4 @@
+using McpMultiProxy.Configuration;
 using McpMultiProxy.Health;
 using McpMultiProxy.Management;
 
@@ -55,7 +56,7 @@ public sealed class BackendWatcher : IDisposable
         var state = now.State.ToDisplay();
         if (old is null)
         {
-            _events.Append(ProxyEventKind.Added, name, $"{name}: added ({now.Target}){(now.Enabled ? "" : ", disabled")}", state);
+            _events.Append(ProxyEventKind.Added, name, $"{name}: added ({now.Config.DisplayTarget}){(now.Enabled ? "" : ", disabled")}", state);
             return;
         }
 
@@ -90,10 +91,10 @@ public sealed class BackendWatcher : IDisposable
             DateTimeOffset? lastErrorAt = null;
             foreach (var replica in backend?.Replicas ?? [])
             {
-                var status = replica.Status();
-                if (status.LastErrorAt is { } at && (lastErrorAt is null || at > lastErrorAt))
+                var (error, errorAt) = replica.LastFailure;
+                if (errorAt is { } at && (lastErrorAt is null || at > lastErrorAt))
                 {
-                    (lastError, lastErrorAt) = (status.LastError, at);
+                    (lastError, lastErrorAt) = (error, at);
                 }
             }
 
@@ -101,7 +102,7 @@ public sealed class BackendWatcher : IDisposable
             seen[config.Name] = new Seen(
                 config.Enabled,
                 _registry.StateOf(config),
-                config.DisplayTarget,
+                config,
                 lists?.Tools.Count ?? 0,
                 lists?.Prompts.Count ?? 0,
                 (lists?.Resources.Count ?? 0) + (lists?.Templates.Count ?? 0),
@@ -112,5 +113,6 @@ public sealed class BackendWatcher : IDisposable
         return seen;
     }
 
-    private sealed record Seen(bool Enabled, HealthState State, string Target, int Tools, int Prompts, int Resources, string? LastError, DateTimeOffset? LastErrorAt);
+    /// <summary>What was seen of one server; <see cref="Config"/> gives its target, shown only when it is added.</summary>
+    private sealed record Seen(bool Enabled, HealthState State, BackendConfig Config, int Tools, int Prompts, int Resources, string? LastError, DateTimeOffset? LastErrorAt);
 }

@@ -51,18 +51,6 @@ internal sealed partial class ProcessGroupWatchdog : IAsyncDisposable
 
     public ProcessGroupWatchdog(ILogger<ProcessGroupWatchdog> logger) => _logger = logger;
 
-    /// <summary>The watchdog's pid once started (for tests), else null.</summary>
-    public int? Pid
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _process?.Id;
-            }
-        }
-    }
-
     /// <summary>Adds a group to stop if the proxy dies. Starts the watchdog on first use.</summary>
     public void Register(int pgid) => Send('+', pgid);
 

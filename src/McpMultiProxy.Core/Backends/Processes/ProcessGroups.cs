@@ -17,6 +17,9 @@ internal static partial class ProcessGroups
     /// <summary>SIGKILL: stop now.</summary>
     public const int SigKill = 9;
 
+    /// <summary>errno ESRCH (Linux): no such process, or for a group, no process in it.</summary>
+    private const int Esrch = 3;
+
     private static readonly string[] SetsidLocations = ["/usr/bin/setsid", "/bin/setsid", "/usr/local/bin/setsid"];
 
     /// <summary>Full path of <c>setsid</c>, or null where there is none (Windows, a bare macOS): then no groups are used.</summary>
@@ -41,6 +44,13 @@ internal static partial class ProcessGroups
         {
             // Without /proc, ask the kernel; zombies count here, which only makes a stop send one more signal.
             return Signal(pgid, 0);
+        }
+
+        // An empty group (the usual case once a backend has exited) needs no scan of /proc: kill(-pgid, 0) says so
+        // with ESRCH. Any other answer (members left, zombies included, or EPERM) leaves it to the scan.
+        if (pgid > 1 && Kill(-pgid, 0) != 0 && Marshal.GetLastPInvokeError() == Esrch)
+        {
+            return false;
         }
 
         foreach (var member in Members(pgid))
