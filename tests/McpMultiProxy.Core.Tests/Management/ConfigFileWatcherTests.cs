@@ -60,7 +60,9 @@ public sealed class ConfigFileWatcherTests : IDisposable
     [Fact]
     public async Task Reload_TheProxysOwnSave_IsNotAppliedAgain()
     {
-        var (backends, registry, watcher, path) = Start("""{ "mcpServers": { "a": { "url": "http://a.test/mcp" } } }""", out var store);
+        // The overrides run only when the watcher applies a file: they count how often that happens.
+        var applied = 0;
+        var (backends, registry, watcher, path) = Start("""{ "mcpServers": { "a": { "url": "http://a.test/mcp" } } }""", out var store, c => { Interlocked.Increment(ref applied); return c; });
         await using var _ = registry;
         using var __ = watcher;
 
@@ -69,10 +71,13 @@ public sealed class ConfigFileWatcherTests : IDisposable
         var b = registry.Live("b");
         await WaitForAsync(() => b!.State == HealthState.Healthy, "b healthy");
         var connects = backends.Connects;
+        var reloaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        watcher.Reloaded += () => reloaded.TrySetResult();
         watcher.OnFileChanged();
         backends.Time.Advance(ConfigFileWatcher.DefaultDebounce);
-        await Task.Delay(100);
+        await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
+        Assert.Equal(0, Volatile.Read(ref applied));
         Assert.Same(b, registry.Live("b"));
         Assert.Equal(connects, backends.Connects);
         Assert.Contains("\"b\"", File.ReadAllText(store.Location!), StringComparison.Ordinal);
@@ -80,7 +85,8 @@ public sealed class ConfigFileWatcherTests : IDisposable
 
     private (InMemoryBackends, BackendRegistry, ConfigFileWatcher, string) Start(string text) => Start(text, out _);
 
-    private (InMemoryBackends Backends, BackendRegistry Registry, ConfigFileWatcher Watcher, string Path) Start(string text, out FileConfigStore store)
+    private (InMemoryBackends Backends, BackendRegistry Registry, ConfigFileWatcher Watcher, string Path) Start(
+        string text, out FileConfigStore store, Func<ProxyConfig, ProxyConfig>? overrides = null)
     {
         var path = Path.Combine(_directory, "mcp.json");
         File.WriteAllText(path, text);
@@ -88,7 +94,7 @@ public sealed class ConfigFileWatcherTests : IDisposable
         store = new FileConfigStore(path);
         var registry = new BackendRegistry(ConfigParser.LoadFile(path), [], backends.Services(), new ProxyCatalog(), () => [], store, McpMultiProxy.Backends.Backoff.Default);
         registry.Start();
-        var watcher = new ConfigFileWatcher(path, registry, store, c => c, backends.Time, NullLogger<ConfigFileWatcher>.Instance);
+        var watcher = new ConfigFileWatcher(path, registry, store, overrides ?? (c => c), backends.Time, NullLogger<ConfigFileWatcher>.Instance);
 
         // Subscribes to the store's saves, as the hosted service does when it starts; the file events are not needed here.
         _ = watcher.StartAsync(CancellationToken.None);
