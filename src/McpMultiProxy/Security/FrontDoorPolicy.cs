@@ -13,8 +13,19 @@ internal sealed record FrontDoorPolicy
     /// <summary>Host names every listener answers to: the loopback ones (any port).</summary>
     public static readonly IReadOnlyList<string> LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
 
+    // AllowedHosts as the patterns HostString.MatchesAny takes, built once rather than per request.
+    private readonly StringSegment[] _hostPatterns = [];
+
     /// <summary>Host patterns allowed (loopback names plus configured ones; <c>*.example.org</c> allowed).</summary>
-    public required IReadOnlyList<string> AllowedHosts { get; init; }
+    public required IReadOnlyList<string> AllowedHosts
+    {
+        get;
+        init
+        {
+            field = value;
+            _hostPatterns = [.. value.Select(h => new StringSegment(h))];
+        }
+    }
 
     /// <summary>
     /// True when any Host is accepted: listening on every interface with no <c>allowedHosts</c> configured, where
@@ -66,8 +77,7 @@ internal sealed record FrontDoorPolicy
             return (false, false);
         }
 
-        var patterns = AllowedHosts.Select(h => new StringSegment(h)).ToList();
-        var matched = HostString.MatchesAny(new StringSegment(host.Value), patterns);
+        var matched = HostString.MatchesAny(new StringSegment(host.Value), _hostPatterns);
         return (matched || AnyHost, matched);
     }
 }
