@@ -54,7 +54,7 @@ internal static class ProxyHost
 
             // First in the pipeline: everything on this listener (MCP, admin API, console, metrics) is behind it.
             app.UseFrontDoor(policy, address, tokenCreated, tokenWarning);
-            app.MapMcp("/mcp");
+            app.MapMcp(FrontDoorPolicy.McpPath);
             app.MapAdminApi();
             app.MapWebConsole();
             app.MapPrometheusScrapingEndpoint();
@@ -213,9 +213,9 @@ internal static class ProxyHost
         var addresses = server?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         foreach (var address in addresses)
         {
-            var endpoint = address.Replace("[::1]", "localhost", StringComparison.Ordinal).TrimEnd('/') + "/mcp";
+            var endpoint = address.Replace("[::1]", "localhost", StringComparison.Ordinal).TrimEnd('/') + FrontDoorPolicy.McpPath;
             error.WriteLine($"MCP endpoint: {endpoint}");
-            error.WriteLine($"Web console: {endpoint[..^"/mcp".Length]}/  (admin API: /api, metrics: /metrics)");
+            error.WriteLine($"Web console: {endpoint[..^FrontDoorPolicy.McpPath.Length]}/  (admin API: /api, metrics: /metrics)");
         }
 
         if (options.Stdio)
@@ -226,7 +226,7 @@ internal static class ProxyHost
         error.WriteLine($"{startup.Config.Servers.Count} server(s): {(startup.Config.Servers.Count == 0 ? "none yet (add some with the manage tool or a config file)" : string.Join(", ", startup.Config.Servers.Select(s => s.Name)))}");
         if (addresses.FirstOrDefault() is { } first)
         {
-            var url = first.TrimEnd('/') + "/mcp";
+            var url = first.TrimEnd('/') + FrontDoorPolicy.McpPath;
             error.WriteLine($$"""
                 To use it from Cursor, Claude Desktop or VS Code, add this to your MCP config (mcpServers):
                   { "mcpServers": { "multiproxy": { "url": "{{url}}" } } }

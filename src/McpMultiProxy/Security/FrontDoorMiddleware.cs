@@ -70,7 +70,7 @@ internal sealed partial class FrontDoorMiddleware(RequestDelegate next, FrontDoo
             return;
         }
 
-        var isMessage = HttpMethods.IsPost(request.Method) && request.Path.Equals(policy.McpPath, StringComparison.Ordinal);
+        var isMessage = HttpMethods.IsPost(request.Method) && string.Equals(request.Path.Value, FrontDoorPolicy.McpPath, StringComparison.Ordinal);
         if (isMessage && !await BufferAndCheckAsync(context).ConfigureAwait(false))
         {
             return;
