@@ -34,22 +34,18 @@ internal static class ProxyHost
             var policy = FrontDoor.CreatePolicy(address, options, startup.Config.Settings.Security, out var tokenCreated, out var tokenWarning);
             clientHint = FrontDoor.ClientHint(policy);
             var builder = WebApplication.CreateSlimBuilder();
-            ConfigureLogging(builder.Logging, options);
             builder.WebHost.ConfigureKestrel(k =>
             {
                 address.Listen(k);
                 FrontDoor.ConfigureLimits(k, policy);
             });
-            AddServices(builder.Services, startup, options);
-            builder.Services.AddMcpServer().WithHttpTransport(t =>
+            Compose(builder, startup, options, prometheus: true, addTransport: services => services.AddMcpServer().WithHttpTransport(t =>
             {
                 t.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
                 t.IdleTimeout = TimeSpan.FromMinutes(30);
                 t.MaxIdleSessionCount = 1000;
                 t.RunSessionHandler = RunHttpSessionAsync;
-            });
-            ConfigureServerOptions(builder.Services);
-            builder.Services.AddProxyObservability(prometheus: true);
+            }));
             var app = builder.Build();
 
             // First in the pipeline: everything on this listener (MCP, admin API, console, metrics) is behind it.
@@ -63,10 +59,7 @@ internal static class ProxyHost
         else
         {
             var builder = Host.CreateApplicationBuilder();
-            ConfigureLogging(builder.Logging, options);
-            AddServices(builder.Services, startup, options);
-            ConfigureServerOptions(builder.Services);
-            builder.Services.AddProxyObservability(prometheus: false);
+            Compose(builder, startup, options, prometheus: false, addTransport: null);
             host = builder.Build();
         }
 
@@ -80,6 +73,16 @@ internal static class ProxyHost
         return 0;
     }
 
+    /// <summary>What both frontends' hosts are made of: logging, the engine, the MCP transport (HTTP only), server options, metrics.</summary>
+    private static void Compose(IHostApplicationBuilder builder, ProxyStartup startup, ProxyRunOptions options, bool prometheus, Action<IServiceCollection>? addTransport)
+    {
+        ConfigureLogging(builder.Logging, options);
+        AddServices(builder.Services, startup, options);
+        addTransport?.Invoke(builder.Services);
+        ConfigureServerOptions(builder.Services);
+        builder.Services.AddProxyObservability(prometheus);
+    }
+
     /// <summary>Reads the config file and the command line into the starting configuration.</summary>
     internal static ProxyStartup BuildStartup(ProxyRunOptions options)
     {
@@ -91,10 +94,9 @@ internal static class ProxyHost
             store = new FileConfigStore(path) { SavedAllowStdioAdd = options.AllowStdioAdd ? config.Settings.AllowStdioAdd : null };
         }
 
-        if (options.AllowStdioAdd)
-        {
-            config = config with { Settings = config.Settings with { AllowStdioAdd = true } };
-        }
+        // --allow-stdio-add wins over the file, at start and at every reload.
+        Func<ProxyConfig, ProxyConfig> overrides = options.AllowStdioAdd ? c => c with { Settings = c.Settings with { AllowStdioAdd = true } } : c => c;
+        config = overrides(config);
 
         var extra = new List<BackendConfig>();
         if (options.Servers is { } servers)
@@ -119,10 +121,9 @@ internal static class ProxyHost
             throw new ConfigException(clashes.Select(n => $"server name '{n}' is given more than once (command line and/or config file); give each server a unique name.").ToList());
         }
 
-        var allowStdioAdd = options.AllowStdioAdd;
         return new ProxyStartup(config with { Servers = [.. config.Servers, .. extra] }, [.. extra.Select(s => s.Name)], store)
         {
-            ReloadOverrides = c => allowStdioAdd ? c with { Settings = c.Settings with { AllowStdioAdd = true } } : c,
+            ReloadOverrides = overrides,
         };
     }
 
