@@ -167,19 +167,8 @@ internal static class ProxyHost
         services.AddOptions<McpServerOptions>().Configure<SecretValues>(SafeLogging.ScrubOutgoingErrors);
     }
 
-    private static async Task RunHttpSessionAsync(Microsoft.AspNetCore.Http.HttpContext context, McpServer server, CancellationToken cancellationToken)
-    {
-        var clients = context.RequestServices.GetRequiredService<ClientSessions>();
-        clients.Add(server);
-        try
-        {
-            await server.RunAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            clients.Remove(server);
-        }
-    }
+    private static Task RunHttpSessionAsync(Microsoft.AspNetCore.Http.HttpContext context, McpServer server, CancellationToken cancellationToken) =>
+        context.RequestServices.GetRequiredService<ClientSessions>().RunAsync(server, cancellationToken);
 
     private static void ConfigureLogging(ILoggingBuilder logging, ProxyRunOptions options)
     {
