@@ -56,7 +56,8 @@ internal static class Program
 
         var quick = false;
         var publish = true;
-        var build = Toolchain.FindClang() is null ? "r2r" : "aot";
+        var clang = Toolchain.FindClang();
+        var build = clang is null ? "r2r" : "aot";
         string? proxy = null;
         string? output = null;
         for (var i = 0; i < args.Length; i++)
@@ -88,7 +89,7 @@ internal static class Program
         var publishDir = Path.Combine(repo, "artifacts", "bench", build);
         if (proxy is null)
         {
-            if (publish && !await PublishAsync(repo, publishDir, build))
+            if (publish && !await PublishAsync(repo, publishDir, build, clang))
             {
                 return 1;
             }
@@ -114,7 +115,11 @@ internal static class Program
     }
 
     /// <summary>Publishes the proxy in Release exactly as users would get it, so the figures are the real product's.</summary>
-    private static async Task<bool> PublishAsync(string repo, string output, string build)
+    /// <param name="repo">The repository root.</param>
+    /// <param name="output">Where to publish.</param>
+    /// <param name="build">jit, r2r or aot.</param>
+    /// <param name="clang">The C toolchain found (<see cref="Toolchain.FindClang"/>), or null.</param>
+    private static async Task<bool> PublishAsync(string repo, string output, string build, string? clang)
     {
         Console.Error.WriteLine($"Publishing the proxy (Release, {build}) to {output} ...");
         var info = new ProcessStartInfo("dotnet")
@@ -131,7 +136,7 @@ internal static class Program
                 break;
             case "aot":
                 args.AddRange(["-r", Toolchain.RuntimeIdentifier, "-p:PublishAot=true"]);
-                if (Toolchain.FindClang() is { } clang && clang != "clang")
+                if (clang is not null && clang != "clang")
                 {
                     args.Add($"-p:CppCompilerAndLinker={clang}");
                 }

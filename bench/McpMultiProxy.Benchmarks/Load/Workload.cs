@@ -20,6 +20,9 @@ internal sealed class Sample
 
     public double Percentile(double p) => Stats.Percentile(LatenciesMs, p);
 
+    /// <summary>Several percentiles of the latencies, sorting them once.</summary>
+    public double[] Percentiles(params double[] ps) => Stats.Percentiles(LatenciesMs, ps);
+
     public void Add(Sample other)
     {
         Calls += other.Calls;
@@ -118,16 +121,18 @@ internal static class Workload
 /// <summary>Percentiles and friends.</summary>
 internal static class Stats
 {
-    public static double Percentile(IReadOnlyCollection<double> values, double p)
+    public static double Percentile(IReadOnlyCollection<double> values, double p) => Percentiles(values, p)[0];
+
+    /// <summary>The percentiles <paramref name="ps"/> of <paramref name="values"/> (NaN when empty), sorting them once.</summary>
+    public static double[] Percentiles(IReadOnlyCollection<double> values, params double[] ps)
     {
         if (values.Count == 0)
         {
-            return double.NaN;
+            return [.. ps.Select(_ => double.NaN)];
         }
 
         var sorted = values.Order().ToArray();
-        var rank = (int)Math.Ceiling(p / 100 * sorted.Length) - 1;
-        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+        return [.. ps.Select(p => sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)])];
     }
 
     public static double Median(IReadOnlyCollection<double> values) => Percentile(values, 50);

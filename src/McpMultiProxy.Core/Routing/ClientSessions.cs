@@ -69,6 +69,20 @@ public sealed partial class ClientSessions(ILogger<ClientSessions> logger) : ICl
         Changed?.Invoke();
     }
 
+    /// <summary>Runs a client session until it ends, registered (<see cref="Add"/>) for as long as it runs.</summary>
+    public async Task RunAsync(McpServer client, CancellationToken cancellationToken)
+    {
+        Add(client);
+        try
+        {
+            await client.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Remove(client);
+        }
+    }
+
     /// <inheritdoc/>
     public McpServer? SessionOf(McpServer requestServer)
     {

@@ -7,7 +7,8 @@ namespace McpMultiProxy.Security;
 /// </summary>
 public static class OriginPolicy
 {
-    private static readonly string[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
+    /// <summary>The loopback host names (as in a Host header or an origin): <c>localhost</c>, <c>127.0.0.1</c>, <c>[::1]</c>.</summary>
+    public static readonly IReadOnlyList<string> LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
 
     /// <summary>
     /// <c>scheme://host[:port]</c> in lower case (default port left out), or null when <paramref name="origin"/>

@@ -77,10 +77,10 @@ internal static partial class AdminApi
         api.MapGet("/health", async (ManagementService management, CancellationToken ct) =>
             Result(await management.InvokeAsync(ProxyTools.Health, null, ct).ConfigureAwait(false)));
         api.MapPost("/health/check", (ManagementService management, CancellationToken ct) => ManageAsync(management, "health", null, null, ct));
-        api.MapGet("/backends", (ManagementService management) => Json(management.Status()["servers"]!.DeepClone()));
+        api.MapGet("/backends", (ManagementService management) => Json(management.Status()["servers"]));
         api.MapPost("/backends", AddAsync);
         api.MapGet("/backends/{name}", (string name, ManagementService management, BackendRegistry registry) =>
-            Known(registry, name) ?? Json(((JsonArray)management.Status(name)["servers"]!)[0]!.DeepClone()));
+            Known(registry, name) ?? Json(((JsonArray)management.Status(name)["servers"]!)[0]));
         api.MapDelete("/backends/{name}", (string name, ManagementService management, BackendRegistry registry, CancellationToken ct) =>
             Known(registry, name) is { } missing ? Task.FromResult(missing) : ManageAsync(management, "remove", name, null, ct));
         foreach (var (verb, action) in new[] { ("enable", "enable"), ("disable", "disable"), ("check", "health") })
@@ -91,12 +91,12 @@ internal static partial class AdminApi
 
         api.MapPost("/backends/{name}/approve", ApproveAsync);
         api.MapGet("/backends/{name}/tools", (string name, BackendRegistry registry, ProxyCatalog catalog) =>
-            Known(registry, name) ?? Json(BackendTools(catalog.Current, name)));
+            Known(registry, name) ?? Json(Tools(catalog.Current, name)));
         api.MapGet("/backends/{name}/prompts", (string name, BackendRegistry registry, ProxyCatalog catalog) =>
             Known(registry, name) ?? Json(BackendPrompts(catalog.Current, name)));
         api.MapGet("/backends/{name}/resources", (string name, BackendRegistry registry, ProxyCatalog catalog) =>
             Known(registry, name) ?? Json(BackendResources(catalog.Current, name)));
-        api.MapGet("/tools", (ProxyCatalog catalog) => Json(AllTools(catalog.Current)));
+        api.MapGet("/tools", (ProxyCatalog catalog) => Json(Tools(catalog.Current, backend: null)));
         api.MapPost("/tools/call", CallToolAsync);
         api.MapGet("/usage", (ProxyTelemetry telemetry, ProxyCatalog catalog) => Json(Usage(telemetry.Usage, catalog.Current)));
         api.MapGet("/history", (BackendRegistry registry) => Json(History(registry)));
@@ -202,7 +202,7 @@ internal static partial class AdminApi
     /// <summary>A proxy tool's result as an answer: its structured content, or a 400 carrying its error.</summary>
     private static IResult Result(CallToolResult result, int okStatus = StatusCodes.Status200OK)
     {
-        var structured = result.StructuredContent is { } s ? JsonNode.Parse(s.GetRawText()) : null;
+        var structured = result.StructuredContent is { } s ? Node(s) : null;
         if (result.IsError == true)
         {
             return Error(StatusCodes.Status400BadRequest, structured?["error"]?.GetValue<string>() ?? "the request was refused.");
@@ -287,13 +287,31 @@ internal static partial class AdminApi
         }
     }
 
-    private static JsonArray BackendTools(CatalogSnapshot snapshot, string backend) =>
-        new([.. snapshot.Tools
-            .Where(t => snapshot.ToolRoutes.TryGetValue(t.Name, out var route) && route.Backend == backend)
-            .Select(t => ToolJson(t, snapshot.ToolRoutes[t.Name]))]);
+    /// <summary>The tools served, in catalog order: every one (<paramref name="backend"/> null) or one server's.</summary>
+    private static JsonArray Tools(CatalogSnapshot snapshot, string? backend)
+    {
+        var tools = new JsonArray();
+        foreach (var tool in snapshot.Tools)
+        {
+            if (snapshot.ToolRoutes.TryGetValue(tool.Name, out var route) && (backend is null || route.Backend == backend))
+            {
+                tools.Add((JsonNode)ToolJson(tool, route));
+            }
+        }
 
-    private static JsonArray AllTools(CatalogSnapshot snapshot) =>
-        new([.. snapshot.Tools.Where(t => snapshot.ToolRoutes.ContainsKey(t.Name)).Select(t => ToolJson(t, snapshot.ToolRoutes[t.Name]))]);
+        return tools;
+    }
+
+    /// <summary>
+    /// A node over <paramref name="element"/> (what <see cref="JsonNode.Parse(string, JsonNodeOptions?, JsonDocumentOptions)"/>
+    /// of its raw text gives, without the text round trip); null for a JSON null.
+    /// </summary>
+    private static JsonNode? Node(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => JsonObject.Create(element),
+        JsonValueKind.Array => JsonArray.Create(element),
+        _ => JsonValue.Create(element),
+    };
 
     private static JsonObject ToolJson(Tool tool, ToolRoute route) => new()
     {
@@ -302,7 +320,7 @@ internal static partial class AdminApi
         ["originalName"] = route.OriginalName,
         ["title"] = tool.Title ?? tool.Annotations?.Title,
         ["description"] = tool.Description,
-        ["inputSchema"] = JsonNode.Parse(tool.InputSchema.GetRawText()),
+        ["inputSchema"] = Node(tool.InputSchema),
         ["readOnly"] = tool.Annotations?.ReadOnlyHint,
         ["destructive"] = tool.Annotations?.DestructiveHint,
     };

@@ -34,27 +34,23 @@ internal static class ProxyHost
             var policy = FrontDoor.CreatePolicy(address, options, startup.Config.Settings.Security, out var tokenCreated, out var tokenWarning);
             clientHint = FrontDoor.ClientHint(policy);
             var builder = WebApplication.CreateSlimBuilder();
-            ConfigureLogging(builder.Logging, options);
             builder.WebHost.ConfigureKestrel(k =>
             {
                 address.Listen(k);
                 FrontDoor.ConfigureLimits(k, policy);
             });
-            AddServices(builder.Services, startup, options);
-            builder.Services.AddMcpServer().WithHttpTransport(t =>
+            Compose(builder, startup, options, prometheus: true, addTransport: services => services.AddMcpServer().WithHttpTransport(t =>
             {
                 t.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
                 t.IdleTimeout = TimeSpan.FromMinutes(30);
                 t.MaxIdleSessionCount = 1000;
                 t.RunSessionHandler = RunHttpSessionAsync;
-            });
-            ConfigureServerOptions(builder.Services);
-            builder.Services.AddProxyObservability(prometheus: true);
+            }));
             var app = builder.Build();
 
             // First in the pipeline: everything on this listener (MCP, admin API, console, metrics) is behind it.
             app.UseFrontDoor(policy, address, tokenCreated, tokenWarning);
-            app.MapMcp("/mcp");
+            app.MapMcp(FrontDoorPolicy.McpPath);
             app.MapAdminApi();
             app.MapWebConsole();
             app.MapPrometheusScrapingEndpoint();
@@ -63,10 +59,7 @@ internal static class ProxyHost
         else
         {
             var builder = Host.CreateApplicationBuilder();
-            ConfigureLogging(builder.Logging, options);
-            AddServices(builder.Services, startup, options);
-            ConfigureServerOptions(builder.Services);
-            builder.Services.AddProxyObservability(prometheus: false);
+            Compose(builder, startup, options, prometheus: false, addTransport: null);
             host = builder.Build();
         }
 
@@ -80,6 +73,16 @@ internal static class ProxyHost
         return 0;
     }
 
+    /// <summary>What both frontends' hosts are made of: logging, the engine, the MCP transport (HTTP only), server options, metrics.</summary>
+    private static void Compose(IHostApplicationBuilder builder, ProxyStartup startup, ProxyRunOptions options, bool prometheus, Action<IServiceCollection>? addTransport)
+    {
+        ConfigureLogging(builder.Logging, options);
+        AddServices(builder.Services, startup, options);
+        addTransport?.Invoke(builder.Services);
+        ConfigureServerOptions(builder.Services);
+        builder.Services.AddProxyObservability(prometheus);
+    }
+
     /// <summary>Reads the config file and the command line into the starting configuration.</summary>
     internal static ProxyStartup BuildStartup(ProxyRunOptions options)
     {
@@ -91,10 +94,9 @@ internal static class ProxyHost
             store = new FileConfigStore(path) { SavedAllowStdioAdd = options.AllowStdioAdd ? config.Settings.AllowStdioAdd : null };
         }
 
-        if (options.AllowStdioAdd)
-        {
-            config = config with { Settings = config.Settings with { AllowStdioAdd = true } };
-        }
+        // --allow-stdio-add wins over the file, at start and at every reload.
+        Func<ProxyConfig, ProxyConfig> overrides = options.AllowStdioAdd ? c => c with { Settings = c.Settings with { AllowStdioAdd = true } } : c => c;
+        config = overrides(config);
 
         var extra = new List<BackendConfig>();
         if (options.Servers is { } servers)
@@ -119,10 +121,9 @@ internal static class ProxyHost
             throw new ConfigException(clashes.Select(n => $"server name '{n}' is given more than once (command line and/or config file); give each server a unique name.").ToList());
         }
 
-        var allowStdioAdd = options.AllowStdioAdd;
         return new ProxyStartup(config with { Servers = [.. config.Servers, .. extra] }, [.. extra.Select(s => s.Name)], store)
         {
-            ReloadOverrides = c => allowStdioAdd ? c with { Settings = c.Settings with { AllowStdioAdd = true } } : c,
+            ReloadOverrides = overrides,
         };
     }
 
@@ -166,19 +167,8 @@ internal static class ProxyHost
         services.AddOptions<McpServerOptions>().Configure<SecretValues>(SafeLogging.ScrubOutgoingErrors);
     }
 
-    private static async Task RunHttpSessionAsync(Microsoft.AspNetCore.Http.HttpContext context, McpServer server, CancellationToken cancellationToken)
-    {
-        var clients = context.RequestServices.GetRequiredService<ClientSessions>();
-        clients.Add(server);
-        try
-        {
-            await server.RunAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            clients.Remove(server);
-        }
-    }
+    private static Task RunHttpSessionAsync(Microsoft.AspNetCore.Http.HttpContext context, McpServer server, CancellationToken cancellationToken) =>
+        context.RequestServices.GetRequiredService<ClientSessions>().RunAsync(server, cancellationToken);
 
     private static void ConfigureLogging(ILoggingBuilder logging, ProxyRunOptions options)
     {
@@ -213,9 +203,9 @@ internal static class ProxyHost
         var addresses = server?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         foreach (var address in addresses)
         {
-            var endpoint = address.Replace("[::1]", "localhost", StringComparison.Ordinal).TrimEnd('/') + "/mcp";
+            var endpoint = address.Replace("[::1]", "localhost", StringComparison.Ordinal).TrimEnd('/') + FrontDoorPolicy.McpPath;
             error.WriteLine($"MCP endpoint: {endpoint}");
-            error.WriteLine($"Web console: {endpoint[..^"/mcp".Length]}/  (admin API: /api, metrics: /metrics)");
+            error.WriteLine($"Web console: {endpoint[..^FrontDoorPolicy.McpPath.Length]}/  (admin API: /api, metrics: /metrics)");
         }
 
         if (options.Stdio)
@@ -226,7 +216,7 @@ internal static class ProxyHost
         error.WriteLine($"{startup.Config.Servers.Count} server(s): {(startup.Config.Servers.Count == 0 ? "none yet (add some with the manage tool or a config file)" : string.Join(", ", startup.Config.Servers.Select(s => s.Name)))}");
         if (addresses.FirstOrDefault() is { } first)
         {
-            var url = first.TrimEnd('/') + "/mcp";
+            var url = first.TrimEnd('/') + FrontDoorPolicy.McpPath;
             error.WriteLine($$"""
                 To use it from Cursor, Claude Desktop or VS Code, add this to your MCP config (mcpServers):
                   { "mcpServers": { "multiproxy": { "url": "{{url}}" } } }

@@ -26,15 +26,7 @@ internal sealed partial class StdioFrontend(
         var transport = new StreamServerTransport(input, Console.OpenStandardOutput(), serverOptions.ServerInfo?.Name, loggerFactory);
         await using (var server = McpServer.Create(transport, serverOptions, loggerFactory, services))
         {
-            clients.Add(server);
-            try
-            {
-                await server.RunAsync(stoppingToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                clients.Remove(server);
-            }
+            await clients.RunAsync(server, stoppingToken).ConfigureAwait(false);
         }
 
         lifetime.StopApplication();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
@@ -74,9 +75,25 @@ internal sealed class BearerToken
             return false;
         }
 
-        Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(authorization[Scheme.Length..].Trim()), presented);
-        return CryptographicOperations.FixedTimeEquals(presented, _hash);
+        // Hashed from spans: nothing is allocated per request (a rented buffer only for a very long header).
+        var value = authorization.AsSpan(Scheme.Length).Trim();
+        var length = Encoding.UTF8.GetMaxByteCount(value.Length);
+        byte[]? rented = null;
+        var bytes = length <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        try
+        {
+            var written = Encoding.UTF8.GetBytes(value, bytes);
+            Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(bytes[..written], presented);
+            return CryptographicOperations.FixedTimeEquals(presented, _hash);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented, clearArray: true);
+            }
+        }
     }
 
     private static string Create(string full)

@@ -11,9 +11,6 @@ namespace McpMultiProxy.Security;
 /// <summary>Where the HTTP frontend listens: an IP address (or <c>localhost</c>) and a port.</summary>
 internal sealed record ListenAddress(IPAddress? Ip, int Port)
 {
-    /// <summary><c>localhost</c>: every loopback address.</summary>
-    public bool IsLocalhost => Ip is null;
-
     /// <summary>Only this machine can connect.</summary>
     public bool IsLoopback => Ip is null || IPAddress.IsLoopback(Ip);
 
@@ -94,7 +91,7 @@ internal static partial class FrontDoor
         }
 
         var token = tokenFile is null ? null : BearerToken.LoadOrCreate(tokenFile, out tokenCreated, out tokenWarning);
-        List<string> hosts = [.. FrontDoorPolicy.LoopbackHosts, .. settings.AllowedHosts, .. Split(options.AllowedHosts)];
+        List<string> hosts = [.. OriginPolicy.LoopbackHosts, .. settings.AllowedHosts, .. Split(options.AllowedHosts)];
         if (address.Ip is { } ip && !address.IsWildcard && !address.IsLoopback)
         {
             hosts.Add(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString());
@@ -103,7 +100,7 @@ internal static partial class FrontDoor
         return new FrontDoorPolicy
         {
             AllowedHosts = hosts,
-            AnyHost = address.IsWildcard && hosts.Count == FrontDoorPolicy.LoopbackHosts.Count,
+            AnyHost = address.IsWildcard && hosts.Count == OriginPolicy.LoopbackHosts.Count,
             AllowedOrigins = [.. settings.AllowedOrigins, .. Split(options.AllowedOrigins)],
             Token = token,
             TokenFile = token is null ? null : tokenFile,

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
@@ -35,7 +34,7 @@ internal sealed partial class FrontDoorMiddleware(RequestDelegate next, FrontDoo
         if (origins.Count > 0)
         {
             var origin = origins.Count == 1 ? origins[0] : null;
-            if (!OriginPolicy.IsAllowed(origin, [.. policy.AllowedOrigins], hostExplicit ? request.Host.Value : null))
+            if (!OriginPolicy.IsAllowed(origin, policy.AllowedOrigins, hostExplicit ? request.Host.Value : null))
             {
                 await RefuseAsync(context, StatusCodes.Status403Forbidden, JsonBodyGuard.InvalidRequest,
                     $"Forbidden: requests from the web page origin '{Printable(origins.ToString())}' are not allowed. An operator can allow it with proxy.allowedOrigins.").ConfigureAwait(false);
@@ -71,7 +70,7 @@ internal sealed partial class FrontDoorMiddleware(RequestDelegate next, FrontDoo
             return;
         }
 
-        var isMessage = HttpMethods.IsPost(request.Method) && request.Path.Equals(policy.McpPath, StringComparison.Ordinal);
+        var isMessage = HttpMethods.IsPost(request.Method) && string.Equals(request.Path.Value, FrontDoorPolicy.McpPath, StringComparison.Ordinal);
         if (isMessage && !await BufferAndCheckAsync(context).ConfigureAwait(false))
         {
             return;
@@ -92,12 +91,8 @@ internal sealed partial class FrontDoorMiddleware(RequestDelegate next, FrontDoo
     /// <summary>Reads the whole body (bounded by the size limit), checks it, and hands the SDK a copy in memory.</summary>
     private async Task<bool> BufferAndCheckAsync(HttpContext context)
     {
+        // Kestrel's own limit (FrontDoor.ConfigureLimits) is already policy.MaxMessageBytes for every request.
         var request = context.Request;
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = policy.MaxMessageBytes;
-        }
-
         var buffer = new MemoryStream((int)Math.Min(request.ContentLength ?? 4096, policy.MaxMessageBytes));
         try
         {

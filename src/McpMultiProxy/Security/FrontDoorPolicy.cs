@@ -10,11 +10,19 @@ namespace McpMultiProxy.Security;
 /// </summary>
 internal sealed record FrontDoorPolicy
 {
-    /// <summary>Host names every listener answers to: the loopback ones (any port).</summary>
-    public static readonly IReadOnlyList<string> LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
+    // AllowedHosts as the patterns HostString.MatchesAny takes, built once rather than per request.
+    private readonly StringSegment[] _hostPatterns = [];
 
     /// <summary>Host patterns allowed (loopback names plus configured ones; <c>*.example.org</c> allowed).</summary>
-    public required IReadOnlyList<string> AllowedHosts { get; init; }
+    public required IReadOnlyList<string> AllowedHosts
+    {
+        get;
+        init
+        {
+            field = value;
+            _hostPatterns = [.. value.Select(h => new StringSegment(h))];
+        }
+    }
 
     /// <summary>
     /// True when any Host is accepted: listening on every interface with no <c>allowedHosts</c> configured, where
@@ -37,14 +45,14 @@ internal sealed record FrontDoorPolicy
     /// <summary>Deepest JSON nesting of a message (400 beyond).</summary>
     public int MaxJsonDepth { get; init; } = SecuritySettings.DefaultMaxJsonDepth;
 
+    /// <summary>The MCP endpoint's path, whose POST bodies are JSON-RPC messages.</summary>
+    public const string McpPath = "/mcp";
+
     /// <summary>
     /// Paths a GET may load without the token: the web console's page and static files (<c>/</c> exactly, and what is
     /// under <c>/console/</c>). They hold no data; the console then calls the API with the token (<c>/#token=...</c>).
     /// </summary>
-    public IReadOnlyList<string> PublicFiles { get; init; } = ["/", "/console/"];
-
-    /// <summary>The MCP endpoint's path, whose POST bodies are JSON-RPC messages.</summary>
-    public PathString McpPath { get; init; } = "/mcp";
+    private static readonly string[] PublicFiles = ["/", "/console/"];
 
     /// <summary>True when <paramref name="request"/> only loads one of the <see cref="PublicFiles"/>.</summary>
     public bool IsPublicFile(HttpRequest request)
@@ -66,8 +74,7 @@ internal sealed record FrontDoorPolicy
             return (false, false);
         }
 
-        var patterns = AllowedHosts.Select(h => new StringSegment(h)).ToList();
-        var matched = HostString.MatchesAny(new StringSegment(host.Value), patterns);
+        var matched = HostString.MatchesAny(new StringSegment(host.Value), _hostPatterns);
         return (matched || AnyHost, matched);
     }
 }

@@ -93,8 +93,9 @@ internal static class SafeLogging
             var scrubbedException = exceptionText is null ? null : Scrub(exceptionText);
             if (ReferenceEquals(scrubbed, message) && ReferenceEquals(scrubbedException, exceptionText))
             {
-                // The common case keeps the original state (and its structured values) untouched.
-                inner.Log(logLevel, eventId, state, exception, formatter);
+                // The common case keeps the original state (and its structured values) untouched; the text is
+                // already formatted, so the inner logger gets it rather than formatting it a second time.
+                inner.Log(logLevel, eventId, state, exception, (_, _) => message);
                 return;
             }
 
@@ -108,7 +109,7 @@ internal static class SafeLogging
         {
             var capped = text.Length <= MaxLineLength ? text : string.Concat(text.AsSpan(0, MaxLineLength), $"… ({text.Length - MaxLineLength} more characters not logged)");
             var redacted = Redaction.RedactJson(capped);
-            return secrets.Contains(redacted) ? secrets.Scrub(redacted) : redacted;
+            return secrets.Scrub(redacted); // the same string when no secret is in it
         }
     }
 

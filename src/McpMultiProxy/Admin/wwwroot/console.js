@@ -419,9 +419,9 @@
       return;
     }
     const enc = encodeURIComponent(name);
-    const [tools, prompts, resources] = await Promise.all([
-      api('GET', `/backends/${enc}/tools`), api('GET', `/backends/${enc}/prompts`), api('GET', `/backends/${enc}/resources`),
-    ]);
+    // Its tools are those of /api/tools (already loaded by refresh, same shape as /api/backends/{name}/tools) with this backend.
+    const tools = state.tools.filter((t) => t.backend === name);
+    const [prompts, resources] = await Promise.all([api('GET', `/backends/${enc}/prompts`), api('GET', `/backends/${enc}/resources`)]);
     if (state.selected !== name) return;
     $('detail-title').textContent = 'Server: ' + name;
     $('detail-meta').textContent = [
@@ -431,12 +431,12 @@
     ].filter(Boolean).join(' · ');
     const item = (title, subtitle, description) => el('li', null, el('code', null, title), subtitle ? el('span', { class: 'muted' }, ' ' + subtitle) : null,
       description ? el('div', { class: 'small' }, description) : null);
-    $('detail-tools').replaceChildren(...tools.data.map((t) => item(t.name, t.name !== t.originalName ? `(${t.originalName})` : '', t.description)));
+    $('detail-tools').replaceChildren(...tools.map((t) => item(t.name, t.name !== t.originalName ? `(${t.originalName})` : '', t.description)));
     $('detail-prompts').replaceChildren(...prompts.data.map((p) => item(p.name, p.arguments.length ? `(${p.arguments.map((a) => a.name).join(', ')})` : '', p.description)));
     $('detail-resources').replaceChildren(
       ...resources.data.resources.map((r) => item(r.uri, r.name, r.description)),
       ...resources.data.templates.map((t) => item(t.uriTemplate, t.name + ' (template)', t.description)));
-    $('detail-tools-count').textContent = `(${tools.data.length})`;
+    $('detail-tools-count').textContent = `(${tools.length})`;
     $('detail-prompts-count').textContent = `(${prompts.data.length})`;
     $('detail-resources-count').textContent = `(${resources.data.resources.length + resources.data.templates.length})`;
     $('detail-empty').hidden = true;
