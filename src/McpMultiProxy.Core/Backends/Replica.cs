@@ -176,18 +176,20 @@ public sealed partial class Replica : IAsyncDisposable
     /// <summary>Records the outcome of a call or ping and updates state; a stuck session is rebuilt.</summary>
     internal void ReportOutcome(bool failed, string? error)
     {
-        if (failed && error is not null)
+        lock (_lock)
         {
-            lock (_lock)
+            // A session that is already gone has its end recorded by the reconnect loop (why it ended): a call that
+            // failed with it must not overwrite that with its own wording of the same event, whichever comes last.
+            if (_session is null)
+            {
+                return;
+            }
+
+            if (failed && error is not null)
             {
                 _lastError = error;
                 _lastErrorAt = _services.TimeProvider.GetUtcNow();
             }
-        }
-
-        if (_session is null)
-        {
-            return;
         }
 
         var failures = Stats.ConsecutiveFailures;
