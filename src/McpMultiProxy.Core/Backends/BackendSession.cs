@@ -216,7 +216,11 @@ internal sealed partial class BackendSession : IAsyncDisposable
     /// </summary>
     private BackendUnavailableException Unavailable(Exception ex)
     {
-        var expired = BackendFailures.IsSessionExpired(ex);
+        // The 404 may reach another request first (a health ping) and end the session: a request still waiting then
+        // fails with "transport closed". It was sent after the server restarted (requests sent to the old server
+        // failed when it died), so the new server refused it without running it, exactly as if it got the 404 itself.
+        var expired = BackendFailures.IsSessionExpired(ex)
+            || (Completion.IsCompletedSuccessfully && BackendFailures.IsSessionExpired(Completion.Result));
         var reason = expired ? "it no longer knew the session (HTTP 404)"
             : Completion.IsCompletedSuccessfully ? $"it stopped during the call: {BackendFailures.DescribeEnd(Completion.Result)}"
             : Completion.IsCompleted ? "its connection closed during the call" : ex.Message;

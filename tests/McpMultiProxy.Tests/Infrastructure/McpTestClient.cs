@@ -46,16 +46,19 @@ public static class McpTestClient
         return options;
     }
 
-    /// <summary>Polls <paramref name="condition"/> every 50 ms; fails the test when it is not true within <see cref="TestTimeout"/>.</summary>
-    public static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+    /// <summary>
+    /// Polls <paramref name="condition"/> every 50 ms; fails the test when it is not true within <see cref="TestTimeout"/>,
+    /// with <paramref name="describe"/>'s text (what was seen last) when given.
+    /// </summary>
+    public static Task WaitUntilAsync(Func<bool> condition, Func<string>? describe = null) => WaitUntilAsync(() => Task.FromResult(condition()), describe);
 
-    /// <inheritdoc cref="WaitUntilAsync(Func{bool})"/>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    /// <inheritdoc cref="WaitUntilAsync(Func{bool}, Func{string}?)"/>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string>? describe = null)
     {
         var deadline = DateTime.UtcNow + TestTimeout;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
+            Assert.True(DateTime.UtcNow < deadline, $"the condition did not become true in time{(describe is null ? "" : $": {describe()}")}");
             await Task.Delay(50);
         }
     }

@@ -14,7 +14,7 @@ namespace McpMultiProxy.Tests.Protocol;
 /// Everything MCP carries passes through the proxy, for clients of both protocol eras (2025-11-25 with
 /// sessions, 2026-07-28 without) and for stdio (<c>ts</c>) and HTTP (<c>th</c>) backends.
 /// </summary>
-public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixture<ProtocolFixture>
+public sealed class ProtocolFidelityTests(ProtocolFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ProtocolFixture>
 {
     public static TheoryData<string, string> Matrix => new()
     {
@@ -194,10 +194,21 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture) : IClassFixtu
         await using var client = await fixture.ConnectAsync(era);
         var seen = new ConcurrentQueue<ProgressNotificationValue>();
 
+        // Counted by a session-wide handler: the SDK client's per-call IProgress sometimes misses the last step
+        // (seen: 5 of 6 in 2 of 12 runs, while the session-wide handler got all 6 in every run), because the call's
+        // handler goes away when the answer is processed; the proxy sent the step first.
+        await using var handler = client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (n, _) =>
+        {
+            seen.Enqueue(n.Params!.Deserialize<ProgressNotificationParams>(McpJsonUtilities.DefaultOptions)!.Progress);
+            return default;
+        });
+
         // 6 steps 800 ms apart: about 5 s in all, with a 2 s timeout that each progress notification resets.
-        var result = await client.CallToolAsync("tt__progress", Args(("steps", 6), ("delayMs", 800)), new SyncProgress(seen.Enqueue));
+        var perCall = 0;
+        var result = await client.CallToolAsync("tt__progress", Args(("steps", 6), ("delayMs", 800)), new SyncProgress(_ => Interlocked.Increment(ref perCall)));
         Assert.NotEqual(true, result.IsError);
-        await WaitUntilAsync(() => seen.Count == 6);
+        await WaitUntilAsync(() => seen.Count == 6, () => $"{seen.Count} progress notification(s): {string.Join(", ", seen.Select(v => v.Progress))}");
+        output.WriteLine($"progress seen by the session: {seen.Count}, by the call's own handler: {Volatile.Read(ref perCall)}");
     }
 
     [Theory]
