@@ -162,7 +162,7 @@ public sealed class ProxyProcess : IAsyncDisposable
     }
 
     /// <summary>Passes reads through and keeps a copy of every byte read.</summary>
-    private sealed class RecordingStream(Stream inner) : Stream
+    private sealed class RecordingStream(Stream inner) : McpMultiProxy.Security.ReadOnlyWrapperStream(inner)
     {
         private readonly MemoryStream _copy = new();
 
@@ -177,45 +177,12 @@ public sealed class ProxyProcess : IAsyncDisposable
             }
         }
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Keep(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+        public override int Read(byte[] buffer, int offset, int count) => Keep(buffer.AsSpan(offset, Inner.Read(buffer, offset, count)));
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var read = await inner.ReadAsync(buffer, cancellationToken);
+            var read = await Inner.ReadAsync(buffer, cancellationToken);
             return Keep(buffer.Span[..read]);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
 
         private int Keep(ReadOnlySpan<byte> read)
