@@ -86,14 +86,13 @@ public class CatalogBenchmarks
     [Benchmark(Description = "catalog rebuild")]
     public CatalogSnapshot Rebuild() => CatalogBuilder.Build(_sources, [], ProxySettings.Default);
 
-    [Benchmark(Description = "tools/list answer serialised")]
-    public byte[] SerializeToolsList() =>
-        JsonSerializer.SerializeToUtf8Bytes(_snapshot.ToolsResult, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult)));
+    [Benchmark(Description = "tools/list response as the proxy writes it (page serialised once per snapshot)")]
+    public byte[] WriteToolsListPrebuilt() => Response(_snapshot.SerializedPage(RequestMethods.ToolsList, null, keep: true).NewNode());
 
-    [Benchmark(Description = "tools/list answer as the SDK builds it (JsonNode, then bytes)")]
-    public byte[] SerializeToolsListAsSdk()
-    {
-        var node = JsonSerializer.SerializeToNode(_snapshot.ToolsResult, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult)));
-        return JsonSerializer.SerializeToUtf8Bytes(node, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonNode)));
-    }
+    [Benchmark(Description = "tools/list response as the SDK's handler path writes it (result → JsonNode → bytes)")]
+    public byte[] WriteToolsListAsSdk() =>
+        Response(JsonSerializer.SerializeToNode(_snapshot.ToolsPage(null), McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult))));
+
+    private static byte[] Response(JsonNode? result) =>
+        JsonSerializer.SerializeToUtf8Bytes<JsonRpcMessage>(new JsonRpcResponse { Id = new RequestId(1), Result = result }, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<JsonRpcMessage>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage)));
 }

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 using ModelContextProtocol.Protocol;
 
@@ -22,10 +24,7 @@ public sealed record TemplateRoute(string Backend, ResourceTemplate Served, stri
 /// </summary>
 public sealed class CatalogSnapshot
 {
-    private ListToolsResult? _toolsResult;
-    private ListPromptsResult? _promptsResult;
-    private ListResourcesResult? _resourcesResult;
-    private ListResourceTemplatesResult? _templatesResult;
+    private ConcurrentDictionary<(string Method, int Offset), SerializedJson>? _serializedPages;
 
     internal CatalogSnapshot(
         IReadOnlyList<Tool> tools,
@@ -87,19 +86,51 @@ public sealed class CatalogSnapshot
     /// <summary>Content hashes of each list, to tell a real change from a rebuild.</summary>
     public CatalogFingerprint Fingerprint { get; }
 
-    /// <summary>The first page of <c>tools/list</c>, built once (after publishing, so its cursor names the version).</summary>
-    public ListToolsResult ToolsResult => _toolsResult ??= ToolsPage(null);
+    /// <summary>
+    /// A page of one of the four lists (<c>tools/list</c>, <c>prompts/list</c>, <c>resources/list</c>,
+    /// <c>resources/templates/list</c>) as JSON text; with <paramref name="keep"/> it is serialised once and kept for
+    /// every later request of the same page (the snapshot in force keeps its pages; older ones, only still asked for by
+    /// a client paging through them, are serialised per request so they hold no memory).
+    /// </summary>
+    public SerializedJson SerializedPage(string method, string? cursor, bool keep)
+    {
+        var offset = cursor is null ? 0 : CheckCursor(cursor, method);
+        if (!keep)
+        {
+            return Serialize(method, cursor);
+        }
 
-    /// <summary>The first page of <c>prompts/list</c>, built once.</summary>
-    public ListPromptsResult PromptsResult => _promptsResult ??= PromptsPage(null);
+        var pages = _serializedPages ?? Interlocked.CompareExchange(ref _serializedPages, new(), null) ?? _serializedPages;
+        return pages.GetOrAdd((method, offset), static (key, state) => state.Snapshot.Serialize(key.Method, state.Cursor), (Snapshot: this, Cursor: cursor));
+    }
 
-    /// <summary>The first page of <c>resources/list</c>, built once.</summary>
-    public ListResourcesResult ResourcesResult => _resourcesResult ??= ResourcesPage(null);
+    private SerializedJson Serialize(string method, string? cursor)
+    {
+        var json = ModelContextProtocol.McpJsonUtilities.DefaultOptions;
+        return method switch
+        {
+            RequestMethods.ToolsList => SerializedJson.Create(ToolsPage(cursor), (JsonTypeInfo<ListToolsResult>)json.GetTypeInfo(typeof(ListToolsResult))),
+            RequestMethods.PromptsList => SerializedJson.Create(PromptsPage(cursor), (JsonTypeInfo<ListPromptsResult>)json.GetTypeInfo(typeof(ListPromptsResult))),
+            RequestMethods.ResourcesList => SerializedJson.Create(ResourcesPage(cursor), (JsonTypeInfo<ListResourcesResult>)json.GetTypeInfo(typeof(ListResourcesResult))),
+            RequestMethods.ResourcesTemplatesList => SerializedJson.Create(TemplatesPage(cursor), (JsonTypeInfo<ListResourceTemplatesResult>)json.GetTypeInfo(typeof(ListResourceTemplatesResult))),
+            _ => throw new ArgumentOutOfRangeException(nameof(method), method, "Not one of the list methods."),
+        };
+    }
 
-    /// <summary>The first page of <c>resources/templates/list</c>, built once.</summary>
-    public ListResourceTemplatesResult TemplatesResult => _templatesResult ??= TemplatesPage(null);
+    private int CheckCursor(string cursor, string method)
+    {
+        var count = method switch
+        {
+            RequestMethods.ToolsList => Tools.Count,
+            RequestMethods.PromptsList => Prompts.Count,
+            RequestMethods.ResourcesList => Resources.Count,
+            _ => Templates.Count,
+        };
+        var (version, offset) = ParseCursor(cursor);
+        return version == Version && offset <= count ? offset : throw InvalidCursor();
+    }
 
-    /// <summary>A page of <c>tools/list</c>; a null cursor is the first page (prebuilt in <see cref="ToolsResult"/>).</summary>
+    /// <summary>A page of <c>tools/list</c>; a null cursor is the first page.</summary>
     public ListToolsResult ToolsPage(string? cursor)
     {
         var (items, next) = Page(Tools, cursor);
@@ -158,7 +189,7 @@ public sealed class CatalogSnapshot
             (var version, start) = ParseCursor(cursor);
             if (version != Version || start > all.Count)
             {
-                throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it was not issued for this list.", ModelContextProtocol.McpErrorCode.InvalidParams);
+                throw InvalidCursor();
             }
         }
 
@@ -172,6 +203,9 @@ public sealed class CatalogSnapshot
         var end = start + count;
         return (items, end < all.Count ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"mmp:{Version}:{end}")) : null);
     }
+
+    private static ModelContextProtocol.McpProtocolException InvalidCursor() =>
+        new("Invalid cursor: it was not issued for this list.", ModelContextProtocol.McpErrorCode.InvalidParams);
 
     /// <summary>Finds the backend that owns a resource URI: a listed resource, a rewritten URI, or a template match.</summary>
     public ResourceRoute? FindResource(string uri)

@@ -24,6 +24,13 @@ public sealed class ProxyCatalog
     public CatalogSnapshot ForCursor(string cursor)
     {
         var (version, _) = CatalogSnapshot.ParseCursor(cursor);
+        var current = _current;
+        if (current.Version == version)
+        {
+            // The snapshot in force (after a rebuild that changed no list it shares the version of the kept one).
+            return current;
+        }
+
         lock (_publishLock)
         {
             return _recent.FirstOrDefault(s => s.Version == version)

@@ -46,6 +46,7 @@ public static class ProxyServerOptions
             SubscriptionsListenHandler = handlers.ListenAsync,
         };
         options.ServerInstructions = Instructions(registry);
+        options.Filters.Message.IncomingFilters.Add(PrebuiltLists.Filter(catalog));
 
         catalog.Changed += kinds =>
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using McpMultiProxy.Backends;
 using McpMultiProxy.Catalog;
 using McpMultiProxy.Configuration;
@@ -134,7 +135,7 @@ public sealed class CatalogBuilderTests
         var pages = 0;
         do
         {
-            var page = cursor is null ? snapshot.ToolsResult : snapshot.ToolsPage(cursor);
+            var page = cursor is null ? snapshot.ToolsPage(null) : snapshot.ToolsPage(cursor);
             seen.AddRange(page.Tools.Select(t => t.Name));
             cursor = page.NextCursor;
             pages++;
@@ -146,13 +147,46 @@ public sealed class CatalogBuilderTests
     }
 
     [Fact]
+    public void SerializedPage_EveryPage_IsTheJsonOfThatPageAndIsKeptOnlyWhenAsked()
+    {
+        var catalog = new ProxyCatalog();
+        var tools = Enumerable.Range(0, 25).Select(i => T($"t{i:00}")).ToArray();
+        catalog.Publish(CatalogBuilder.Build([Source("a", null, tools)], [], ProxySettings.Default with { PageSize = 10 }));
+        var snapshot = catalog.Current;
+        var typeInfo = ModelContextProtocol.McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult));
+
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = snapshot.SerializedPage(RequestMethods.ToolsList, cursor, keep: true);
+            Assert.Equal(JsonSerializer.Serialize(snapshot.ToolsPage(cursor), typeInfo), System.Text.Encoding.UTF8.GetString(page.Utf8.Span));
+            Assert.Same(page, snapshot.SerializedPage(RequestMethods.ToolsList, cursor, keep: true));
+            Assert.NotSame(page, snapshot.SerializedPage(RequestMethods.ToolsList, cursor, keep: false));
+
+            // As a node inside a JSON-RPC response it is written as the same text.
+            var response = JsonSerializer.Serialize<JsonRpcMessage>(new JsonRpcResponse { Id = new RequestId(7), Result = page.NewNode() }, ModelContextProtocol.McpJsonUtilities.DefaultOptions);
+            Assert.Contains($"\"result\":{System.Text.Encoding.UTF8.GetString(page.Utf8.Span)}", response, StringComparison.Ordinal);
+            cursor = JsonNode.Parse(page.Utf8.Span)!["nextCursor"]?.GetValue<string>();
+            pages++;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(3, pages);
+        var foreign = Assert.Throws<ModelContextProtocol.McpProtocolException>(() => snapshot.SerializedPage(RequestMethods.ToolsList, Convert.ToBase64String("mmp:999:0"u8), keep: true));
+        Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, foreign.ErrorCode);
+        Assert.Throws<ModelContextProtocol.McpProtocolException>(() => snapshot.SerializedPage(RequestMethods.ToolsList, Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"mmp:{snapshot.Version}:26")), keep: true));
+        Assert.Equal("""{"prompts":[{"name":"a__p"}]}""", System.Text.Encoding.UTF8.GetString(snapshot.SerializedPage(RequestMethods.PromptsList, null, keep: true).Utf8.Span));
+    }
+
+    [Fact]
     public void ForCursor_ListChangedWhilePaging_FinishesOnTheSnapshotItStartedOn()
     {
         var catalog = new ProxyCatalog();
         var small = ProxySettings.Default with { PageSize = 2 };
         var tools = Enumerable.Range(0, 5).Select(i => T($"t{i}")).ToArray();
         catalog.Publish(CatalogBuilder.Build([Source("a", null, tools)], [], small));
-        var first = catalog.Current.ToolsResult;
+        var first = catalog.Current.ToolsPage(null);
         catalog.Publish(CatalogBuilder.Build([Source("a", null, [T("new"), .. tools])], [], small));
 
         var second = catalog.ForCursor(first.NextCursor!).ToolsPage(first.NextCursor!);
@@ -167,7 +201,7 @@ public sealed class CatalogBuilderTests
         var small = ProxySettings.Default with { PageSize = 2 };
         var tools = Enumerable.Range(0, 5).Select(i => T($"t{i}")).ToArray();
         catalog.Publish(CatalogBuilder.Build([Source("a", null, tools)], [], small));
-        var first = catalog.Current.ToolsResult;
+        var first = catalog.Current.ToolsPage(null);
         for (var i = 0; i < 200; i++)
         {
             // Fifty backends coming up rebuild the catalog again and again; most rebuilds change no list.
@@ -177,7 +211,7 @@ public sealed class CatalogBuilderTests
         var second = catalog.ForCursor(first.NextCursor!).ToolsPage(first.NextCursor!);
 
         Assert.Equal(["a__t2", "a__t3"], second.Tools.Select(t => t.Name));
-        Assert.Equal(first.NextCursor, catalog.Current.ToolsResult.NextCursor);
+        Assert.Equal(first.NextCursor, catalog.Current.ToolsPage(null).NextCursor);
     }
 
     [Fact]

@@ -40,6 +40,62 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture, Xunit.Abstrac
         Assert.Contains("ts", client.ServerInstructions, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The SDK stamps 2026-07-28 result fields (resultType, ttlMs, cacheScope) onto the result object a list handler
+    /// returns; lists are served from prebuilt snapshots, so a 2026 client listing first must not leave those fields
+    /// in what an older client gets (it would reject them as unknown keys).
+    /// </summary>
+    [Fact]
+    public async Task Lists_ModernClientListsFirst_LegacyClientGetsNoModernFields()
+    {
+        string[] methods = [RequestMethods.ToolsList, RequestMethods.PromptsList, RequestMethods.ResourcesList, RequestMethods.ResourcesTemplatesList];
+        await using var modern = await fixture.ConnectAsync(ProtocolFixture.Modern);
+        await using var legacy = await fixture.ConnectAsync(ProtocolFixture.Legacy);
+        foreach (var method in methods)
+        {
+            var first = (JsonObject)(await modern.SendRequestAsync(new JsonRpcRequest { Method = method })).Result!;
+            Assert.Equal("complete", first["resultType"]?.GetValue<string>());
+            var cursor = first["nextCursor"]?.GetValue<string>();
+            if (cursor is not null)
+            {
+                await modern.SendRequestAsync(new JsonRpcRequest { Method = method, Params = new JsonObject { ["cursor"] = cursor } });
+            }
+
+            foreach (var parameters in cursor is null ? [null] : new[] { null, new JsonObject { ["cursor"] = cursor } })
+            {
+                var page = (JsonObject)(await legacy.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters })).Result!;
+                var keys = page.Select(p => p.Key).ToList();
+                Assert.DoesNotContain("resultType", keys);
+                Assert.DoesNotContain("ttlMs", keys);
+                Assert.DoesNotContain("cacheScope", keys);
+                Assert.True(page.Count >= 1, $"{method}: {page.ToJsonString()}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Eras))]
+    public async Task Lists_BadCursor_InvalidParamsThatSaysWhy(string era)
+    {
+        await using var client = await fixture.ConnectAsync(era);
+        string[] methods = [RequestMethods.ToolsList, RequestMethods.PromptsList, RequestMethods.ResourcesList, RequestMethods.ResourcesTemplatesList];
+        foreach (var method in methods)
+        {
+            foreach (var cursor in new JsonNode[] { "abc", Convert.ToBase64String("mmp:999999:0"u8), 12 })
+            {
+                var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = new JsonObject { ["cursor"] = cursor.DeepClone() } }));
+                Assert.Equal(McpErrorCode.InvalidParams, ex.ErrorCode);
+                if (cursor.GetValueKind() == JsonValueKind.String)
+                {
+                    Assert.Contains("cursor", ex.Message, StringComparison.OrdinalIgnoreCase);
+                }
+            }
+        }
+
+        // The session goes on.
+        Assert.Contains("manage", (await client.ListToolsAsync()).Select(t => t.Name));
+    }
+
     [Theory]
     [MemberData(nameof(Matrix))]
     public async Task CallTool_WithProgress_CallerGetsEveryProgressUnderItsToken(string era, string backend)
