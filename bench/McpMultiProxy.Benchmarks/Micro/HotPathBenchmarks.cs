@@ -87,7 +87,7 @@ public class CatalogBenchmarks
     public CatalogSnapshot Rebuild() => CatalogBuilder.Build(_sources, [], ProxySettings.Default);
 
     [Benchmark(Description = "tools/list response as the proxy writes it (page serialised once per snapshot)")]
-    public byte[] WriteToolsListPrebuilt() => Response(_snapshot.SerializedPage(RequestMethods.ToolsList, null, keep: true).NewNode());
+    public byte[] WriteToolsListPrebuilt() => Response(_snapshot.SerializedPage(RequestMethods.ToolsList, null).NewNode());
 
     [Benchmark(Description = "tools/list response as the SDK's handler path writes it (result → JsonNode → bytes)")]
     public byte[] WriteToolsListAsSdk() =>

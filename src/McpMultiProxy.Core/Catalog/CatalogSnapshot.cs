@@ -24,7 +24,8 @@ public sealed record TemplateRoute(string Backend, ResourceTemplate Served, stri
 /// </summary>
 public sealed class CatalogSnapshot
 {
-    private ConcurrentDictionary<(string Method, int Offset), SerializedJson>? _serializedPages;
+    private readonly ConcurrentDictionary<(string Method, int Offset), SerializedJson> _serializedPages = new();
+    private volatile bool _keepsPages = true;
 
     internal CatalogSnapshot(
         IReadOnlyList<Tool> tools,
@@ -88,21 +89,44 @@ public sealed class CatalogSnapshot
 
     /// <summary>
     /// A page of one of the four lists (<c>tools/list</c>, <c>prompts/list</c>, <c>resources/list</c>,
-    /// <c>resources/templates/list</c>) as JSON text; with <paramref name="keep"/> it is serialised once and kept for
-    /// every later request of the same page (the snapshot in force keeps its pages; older ones, only still asked for by
-    /// a client paging through them, are serialised per request so they hold no memory).
+    /// <c>resources/templates/list</c>) serialised as JSON. While this snapshot is the one in force, each page is
+    /// serialised once and kept for every later request of it; once <see cref="ProxyCatalog"/> publishes another
+    /// (<see cref="StopKeepingPages"/>), its pages are dropped and a client still paging through it gets each page
+    /// serialised per request.
     /// </summary>
-    public SerializedJson SerializedPage(string method, string? cursor, bool keep)
+    public SerializedJson SerializedPage(string method, string? cursor)
     {
-        var offset = cursor is null ? 0 : CheckCursor(cursor, method);
-        if (!keep)
+        var offset = Offset(cursor, Count(method));
+        if (!_keepsPages)
         {
             return Serialize(method, cursor);
         }
 
-        var pages = _serializedPages ?? Interlocked.CompareExchange(ref _serializedPages, new(), null) ?? _serializedPages;
-        return pages.GetOrAdd((method, offset), static (key, state) => state.Snapshot.Serialize(key.Method, state.Cursor), (Snapshot: this, Cursor: cursor));
+        var page = _serializedPages.GetOrAdd((method, offset), static (key, state) => state.Snapshot.Serialize(key.Method, state.Cursor), (Snapshot: this, Cursor: cursor));
+        if (!_keepsPages)
+        {
+            // Superseded while this page was made: it must not stay behind in a snapshot kept only for paging.
+            _serializedPages.Clear();
+        }
+
+        return page;
     }
+
+    /// <summary>Called once another snapshot is in force: its serialised pages are let go.</summary>
+    internal void StopKeepingPages()
+    {
+        _keepsPages = false;
+        _serializedPages.Clear();
+    }
+
+    private int Count(string method) => method switch
+    {
+        RequestMethods.ToolsList => Tools.Count,
+        RequestMethods.PromptsList => Prompts.Count,
+        RequestMethods.ResourcesList => Resources.Count,
+        RequestMethods.ResourcesTemplatesList => Templates.Count,
+        _ => throw new ArgumentOutOfRangeException(nameof(method), method, "Not one of the list methods."),
+    };
 
     private SerializedJson Serialize(string method, string? cursor)
     {
@@ -112,22 +136,8 @@ public sealed class CatalogSnapshot
             RequestMethods.ToolsList => SerializedJson.Create(ToolsPage(cursor), (JsonTypeInfo<ListToolsResult>)json.GetTypeInfo(typeof(ListToolsResult))),
             RequestMethods.PromptsList => SerializedJson.Create(PromptsPage(cursor), (JsonTypeInfo<ListPromptsResult>)json.GetTypeInfo(typeof(ListPromptsResult))),
             RequestMethods.ResourcesList => SerializedJson.Create(ResourcesPage(cursor), (JsonTypeInfo<ListResourcesResult>)json.GetTypeInfo(typeof(ListResourcesResult))),
-            RequestMethods.ResourcesTemplatesList => SerializedJson.Create(TemplatesPage(cursor), (JsonTypeInfo<ListResourceTemplatesResult>)json.GetTypeInfo(typeof(ListResourceTemplatesResult))),
-            _ => throw new ArgumentOutOfRangeException(nameof(method), method, "Not one of the list methods."),
+            _ => SerializedJson.Create(TemplatesPage(cursor), (JsonTypeInfo<ListResourceTemplatesResult>)json.GetTypeInfo(typeof(ListResourceTemplatesResult))),
         };
-    }
-
-    private int CheckCursor(string cursor, string method)
-    {
-        var count = method switch
-        {
-            RequestMethods.ToolsList => Tools.Count,
-            RequestMethods.PromptsList => Prompts.Count,
-            RequestMethods.ResourcesList => Resources.Count,
-            _ => Templates.Count,
-        };
-        var (version, offset) = ParseCursor(cursor);
-        return version == Version && offset <= count ? offset : throw InvalidCursor();
     }
 
     /// <summary>A page of <c>tools/list</c>; a null cursor is the first page.</summary>
@@ -183,16 +193,7 @@ public sealed class CatalogSnapshot
     /// </summary>
     private (List<T> Items, string? Next) Page<T>(IReadOnlyList<T> all, string? cursor)
     {
-        var start = 0;
-        if (cursor is not null)
-        {
-            (var version, start) = ParseCursor(cursor);
-            if (version != Version || start > all.Count)
-            {
-                throw InvalidCursor();
-            }
-        }
-
+        var start = Offset(cursor, all.Count);
         var count = Math.Min(PageSize, all.Count - start);
         var items = new List<T>(count);
         for (var i = start; i < start + count; i++)
@@ -204,8 +205,19 @@ public sealed class CatalogSnapshot
         return (items, end < all.Count ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"mmp:{Version}:{end}")) : null);
     }
 
-    private static ModelContextProtocol.McpProtocolException InvalidCursor() =>
-        new("Invalid cursor: it was not issued for this list.", ModelContextProtocol.McpErrorCode.InvalidParams);
+    /// <summary>Where <paramref name="cursor"/> starts in a list of <paramref name="count"/> items of this snapshot (0 for none).</summary>
+    private int Offset(string? cursor, int count)
+    {
+        if (cursor is null)
+        {
+            return 0;
+        }
+
+        var (version, offset) = ParseCursor(cursor);
+        return version == Version && offset <= count
+            ? offset
+            : throw new ModelContextProtocol.McpProtocolException("Invalid cursor: it was not issued for this list.", ModelContextProtocol.McpErrorCode.InvalidParams);
+    }
 
     /// <summary>Finds the backend that owns a resource URI: a listed resource, a rewritten URI, or a template match.</summary>
     public ResourceRoute? FindResource(string uri)

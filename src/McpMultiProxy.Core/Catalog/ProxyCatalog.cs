@@ -18,13 +18,18 @@ public sealed class ProxyCatalog
     public CatalogSnapshot Current => _current;
 
     /// <summary>
-    /// The snapshot a cursor was issued from: recent snapshots are kept so that paging that started before a
-    /// change can finish on the list it started with.
+    /// The snapshot a cursor was issued from (for no cursor, the one in force): recent snapshots are kept so that
+    /// paging that started before a change can finish on the list it started with.
     /// </summary>
-    public CatalogSnapshot ForCursor(string cursor)
+    public CatalogSnapshot ForCursor(string? cursor)
     {
-        var (version, _) = CatalogSnapshot.ParseCursor(cursor);
         var current = _current;
+        if (cursor is null)
+        {
+            return current;
+        }
+
+        var (version, _) = CatalogSnapshot.ParseCursor(cursor);
         if (current.Version == version)
         {
             // The snapshot in force (after a rebuild that changed no list it shares the version of the kept one).
@@ -66,7 +71,9 @@ public sealed class ProxyCatalog
                 }
             }
 
+            var previous = _current;
             _current = next;
+            previous.StopKeepingPages();
         }
 
         if (changed != Backends.ListKinds.None)

@@ -39,9 +39,7 @@ public static class PrebuiltLists
             return next(context, cancellationToken);
         }
 
-        var current = catalog.Current;
-        var snapshot = cursor is null ? current : catalog.ForCursor(cursor);
-        var page = snapshot.SerializedPage(request.Method, cursor, keep: ReferenceEquals(snapshot, current));
+        var page = catalog.ForCursor(cursor).SerializedPage(request.Method, cursor);
 
         // The filter's server is bound to the transport the request came on (the POST's stream over HTTP): the answer goes there.
         return context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = page.NewNode() }, cancellationToken);

@@ -20,7 +20,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
 {
     /// <summary><c>tools/list</c> (sessions before 2026-07-28 are answered by <see cref="PrebuiltLists"/> instead).</summary>
     public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken) =>
-        new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).ToolsPage(cursor) : catalog.Current.ToolsPage(null));
+        new(catalog.ForCursor(request.Params?.Cursor).ToolsPage(request.Params?.Cursor));
 
     /// <summary><c>tools/call</c>.</summary>
     public ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
@@ -50,7 +50,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
 
     /// <summary><c>prompts/list</c>.</summary>
     public ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken) =>
-        new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).PromptsPage(cursor) : catalog.Current.PromptsPage(null));
+        new(catalog.ForCursor(request.Params?.Cursor).PromptsPage(request.Params?.Cursor));
 
     /// <summary><c>prompts/get</c>.</summary>
     public async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)
@@ -69,11 +69,11 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
 
     /// <summary><c>resources/list</c>.</summary>
     public ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken) =>
-        new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).ResourcesPage(cursor) : catalog.Current.ResourcesPage(null));
+        new(catalog.ForCursor(request.Params?.Cursor).ResourcesPage(request.Params?.Cursor));
 
     /// <summary><c>resources/templates/list</c>.</summary>
     public ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request, CancellationToken cancellationToken) =>
-        new(request.Params?.Cursor is { } cursor ? catalog.ForCursor(cursor).TemplatesPage(cursor) : catalog.Current.TemplatesPage(null));
+        new(catalog.ForCursor(request.Params?.Cursor).TemplatesPage(request.Params?.Cursor));
 
     /// <summary><c>resources/read</c>.</summary>
     public async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)

@@ -147,11 +147,12 @@ public sealed class CatalogBuilderTests
     }
 
     [Fact]
-    public void SerializedPage_EveryPage_IsTheJsonOfThatPageAndIsKeptOnlyWhenAsked()
+    public void SerializedPage_EveryPage_IsTheJsonOfThatPageAndIsKeptOnlyWhileInForce()
     {
         var catalog = new ProxyCatalog();
         var tools = Enumerable.Range(0, 25).Select(i => T($"t{i:00}")).ToArray();
-        catalog.Publish(CatalogBuilder.Build([Source("a", null, tools)], [], ProxySettings.Default with { PageSize = 10 }));
+        var settings = ProxySettings.Default with { PageSize = 10 };
+        catalog.Publish(CatalogBuilder.Build([Source("a", null, tools)], [], settings));
         var snapshot = catalog.Current;
         var typeInfo = ModelContextProtocol.McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult));
 
@@ -159,24 +160,29 @@ public sealed class CatalogBuilderTests
         var pages = 0;
         do
         {
-            var page = snapshot.SerializedPage(RequestMethods.ToolsList, cursor, keep: true);
-            Assert.Equal(JsonSerializer.Serialize(snapshot.ToolsPage(cursor), typeInfo), System.Text.Encoding.UTF8.GetString(page.Utf8.Span));
-            Assert.Same(page, snapshot.SerializedPage(RequestMethods.ToolsList, cursor, keep: true));
-            Assert.NotSame(page, snapshot.SerializedPage(RequestMethods.ToolsList, cursor, keep: false));
+            var page = snapshot.SerializedPage(RequestMethods.ToolsList, cursor);
+            Assert.Equal(JsonSerializer.Serialize(snapshot.ToolsPage(cursor), typeInfo), page.Text);
+            Assert.Same(page, snapshot.SerializedPage(RequestMethods.ToolsList, cursor));
 
             // As a node inside a JSON-RPC response it is written as the same text.
             var response = JsonSerializer.Serialize<JsonRpcMessage>(new JsonRpcResponse { Id = new RequestId(7), Result = page.NewNode() }, ModelContextProtocol.McpJsonUtilities.DefaultOptions);
-            Assert.Contains($"\"result\":{System.Text.Encoding.UTF8.GetString(page.Utf8.Span)}", response, StringComparison.Ordinal);
-            cursor = JsonNode.Parse(page.Utf8.Span)!["nextCursor"]?.GetValue<string>();
+            Assert.Contains($"\"result\":{page.Text}", response, StringComparison.Ordinal);
+            cursor = JsonNode.Parse(page.Text)!["nextCursor"]?.GetValue<string>();
             pages++;
         }
         while (cursor is not null);
 
         Assert.Equal(3, pages);
-        var foreign = Assert.Throws<ModelContextProtocol.McpProtocolException>(() => snapshot.SerializedPage(RequestMethods.ToolsList, Convert.ToBase64String("mmp:999:0"u8), keep: true));
+        var foreign = Assert.Throws<ModelContextProtocol.McpProtocolException>(() => snapshot.SerializedPage(RequestMethods.ToolsList, Convert.ToBase64String("mmp:999:0"u8)));
         Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, foreign.ErrorCode);
-        Assert.Throws<ModelContextProtocol.McpProtocolException>(() => snapshot.SerializedPage(RequestMethods.ToolsList, Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"mmp:{snapshot.Version}:26")), keep: true));
-        Assert.Equal("""{"prompts":[{"name":"a__p"}]}""", System.Text.Encoding.UTF8.GetString(snapshot.SerializedPage(RequestMethods.PromptsList, null, keep: true).Utf8.Span));
+        Assert.Throws<ModelContextProtocol.McpProtocolException>(() => snapshot.SerializedPage(RequestMethods.ToolsList, Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"mmp:{snapshot.Version}:26"))));
+        Assert.Equal("""{"prompts":[{"name":"a__p"}]}""", snapshot.SerializedPage(RequestMethods.PromptsList, null).Text);
+
+        // Superseded (kept only for clients still paging through it): its pages are made per request, none kept.
+        catalog.Publish(CatalogBuilder.Build([Source("a", null, [T("new"), .. tools])], [], settings));
+        var old = snapshot.SerializedPage(RequestMethods.ToolsList, null);
+        Assert.NotSame(old, snapshot.SerializedPage(RequestMethods.ToolsList, null));
+        Assert.Equal(JsonSerializer.Serialize(snapshot.ToolsPage(null), typeInfo), old.Text);
     }
 
     [Fact]
