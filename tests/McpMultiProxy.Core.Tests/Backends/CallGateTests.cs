@@ -1,5 +1,4 @@
 using McpMultiProxy.Backends;
-using McpMultiProxy.Health;
 using static McpMultiProxy.Tests.Backends.InMemoryBackends;
 
 namespace McpMultiProxy.Tests.Backends;
@@ -24,9 +23,7 @@ public sealed class CallGateTests
     {
         var backends = new InMemoryBackends();
         using var gate = new CallGate();
-        await using var backend = new Backend(Config("web", "http://a.test/mcp"), backends.Services(gate: gate), Backoff.Default);
-        backend.Start();
-        await WaitForAsync(() => backend.State == HealthState.Healthy, "healthy");
+        await using var backend = await backends.StartHealthyAsync(Config("web", "http://a.test/mcp"), gate);
         var running = CallAsync(backend, "hang");
         Assert.Equal(1, gate.InFlight);
 

@@ -1,5 +1,4 @@
 using McpMultiProxy.Backends;
-using McpMultiProxy.Health;
 using static McpMultiProxy.Tests.Backends.InMemoryBackends;
 
 namespace McpMultiProxy.Tests.Backends;
@@ -13,9 +12,7 @@ public sealed class CancellationTests
         // Regression: token callbacks run last-registered first, so the SDK's own wait used to unwind the call and
         // unregister the proxy's callback before it ran; no notification was ever sent.
         var backends = new InMemoryBackends();
-        await using var backend = new Backend(Config("web", "http://a.test/mcp"), backends.Services(), Backoff.Default);
-        backend.Start();
-        await WaitForAsync(() => backend.State == HealthState.Healthy, "healthy");
+        await using var backend = await backends.StartHealthyAsync(Config("web", "http://a.test/mcp"));
         using var cts = new CancellationTokenSource();
         var call = CallAsync(backend, "hang", cancellationToken: cts.Token);
         await WaitForAsync(() => backend.Replicas[0].Stats.InFlight == 1, "call in flight");

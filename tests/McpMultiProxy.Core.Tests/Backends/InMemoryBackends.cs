@@ -74,6 +74,15 @@ internal sealed class InMemoryBackends : IBackendTransportFactory
     public BackendRegistry Registry(ProxyCatalog catalog, ProxySettings settings, params BackendConfig[] servers) =>
         new(new ProxyConfig(servers, settings), [], Services(settings), catalog, () => [], new NoConfigStore(), Backoff.Default);
 
+    /// <summary>A backend for <paramref name="config"/> on these servers, started, once it is healthy.</summary>
+    public async Task<Backend> StartHealthyAsync(BackendConfig config, CallGate? gate = null)
+    {
+        var backend = new Backend(config, Services(gate: gate), Backoff.Default);
+        backend.Start();
+        await WaitForAsync(() => backend.State == McpMultiProxy.Health.HealthState.Healthy, "healthy");
+        return backend;
+    }
+
     public static BackendConfig Config(string name, params string[] urls) =>
         new() { Name = name, Transport = BackendTransport.Http, Urls = [.. urls] };
 

@@ -43,9 +43,7 @@ public sealed class LoadBalancingTests
     public async Task Failover_FirstReplicaDown_SecondServesUntilFirstReturns()
     {
         var backends = new InMemoryBackends();
-        await using var backend = new Backend(Config("pool", Urls) with { LoadBalancing = LoadBalancingMode.Failover }, backends.Services(), Backoff.Default);
-        backend.Start();
-        await WaitForAsync(() => backend.State == HealthState.Healthy, "healthy");
+        await using var backend = await backends.StartHealthyAsync(Config("pool", Urls) with { LoadBalancing = LoadBalancingMode.Failover });
         Assert.Equal(Urls[0], Text(await CallAsync(backend, "whoami")));
 
         backends.Kill(Urls[0]);
@@ -61,9 +59,7 @@ public sealed class LoadBalancingTests
     public async Task LeastOutstanding_OneReplicaBusy_NextCallGoesToAnIdleOne()
     {
         var backends = new InMemoryBackends();
-        await using var backend = new Backend(Config("pool", Urls[0], Urls[1]) with { LoadBalancing = LoadBalancingMode.LeastOutstanding }, backends.Services(), Backoff.Default);
-        backend.Start();
-        await WaitForAsync(() => backend.State == HealthState.Healthy, "healthy");
+        await using var backend = await backends.StartHealthyAsync(Config("pool", Urls[0], Urls[1]) with { LoadBalancing = LoadBalancingMode.LeastOutstanding });
         using var cts = new CancellationTokenSource();
 
         var busy = CallAsync(backend, "hang", cancellationToken: cts.Token);
@@ -78,9 +74,7 @@ public sealed class LoadBalancingTests
     public async Task SendAsync_NotSentFailure_RetriedOnAnotherReplicaEvenWhenNotIdempotent()
     {
         var backends = new InMemoryBackends();
-        await using var backend = new Backend(Config("pool", Urls[0], Urls[1]) with { LoadBalancing = LoadBalancingMode.Failover }, backends.Services(), Backoff.Default);
-        backend.Start();
-        await WaitForAsync(() => backend.State == HealthState.Healthy, "healthy");
+        await using var backend = await backends.StartHealthyAsync(Config("pool", Urls[0], Urls[1]) with { LoadBalancing = LoadBalancingMode.Failover });
 
         // The first replica is closed while the proxy still thinks it is up: the request fails before it is sent.
         await backend.Replicas[0].Session!.DisposeAsync();

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using McpMultiProxy.Backends;
-using McpMultiProxy.Health;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using static McpMultiProxy.Tests.Backends.InMemoryBackends;
@@ -17,9 +16,7 @@ public sealed class ProgressTokenTests
         // A retry (another replica, or a re-initialised session) sends the same parameters again: they must still
         // carry the client's token, or the retried call's progress would reach the client under a token it never issued.
         var backends = new InMemoryBackends();
-        await using var backend = new Backend(Config("web", "http://a.test/mcp"), backends.Services(), Backoff.Default);
-        backend.Start();
-        await WaitForAsync(() => backend.State == HealthState.Healthy, "healthy");
+        await using var backend = await backends.StartHealthyAsync(Config("web", "http://a.test/mcp"));
         await using var caller = McpServer.Create(new StreamServerTransport(Stream.Null, Stream.Null), new McpServerOptions());
         var parameters = new CallToolRequestParams
         {

@@ -230,7 +230,6 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         AssertBounded(before, rss);
     }
 
-    /// <summary>The heap limit holds the garbage; what must not happen is growth that goes on round after round.</summary>
     /// <summary>The proxy in stdio mode, under the heap limit, with backend 'b' served.</summary>
     private static async Task<ProxyProcess> StartStdioProxyAsync(TempDirectory temp, CancellationToken cancellationToken)
     {
@@ -247,6 +246,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The heap limit holds the garbage; what must not happen is growth that goes on round after round.</summary>
     private static void AssertBounded(long before, List<long> rounds)
     {
         Assert.True(rounds.Count >= 2, $"only {rounds.Count} round(s) ran within the loop's time limit: {before} MiB before, {string.Join(" / ", rounds)} MiB after");
