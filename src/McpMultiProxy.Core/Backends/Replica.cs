@@ -289,15 +289,7 @@ public sealed partial class Replica : IAsyncDisposable
             }
 
             var (reason, expired) = session.Completion.IsCompleted ? await DescribeEndAsync(session).ConfigureAwait(false) : (_lastError ?? "reconnect requested", false);
-            lock (_lock)
-            {
-                _session = null;
-                _restarts++;
-                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
             session.ListsChanged -= OnListsChanged;
-            await session.DisposeAsync().ConfigureAwait(false);
 
             // A session that stayed up long enough starts the backoff afresh; one that died young continues it.
             var now = time.GetUtcNow();
@@ -311,16 +303,35 @@ public sealed partial class Replica : IAsyncDisposable
             var immediate = expired && (_lastImmediateReconnect is not { } last || now - last >= _backoff.StableAfter);
             if (immediate)
             {
+                lock (_lock)
+                {
+                    EndSession();
+                }
+
                 _lastImmediateReconnect = now;
                 LogReinitialising(_logger, binding.Config.Name, Target);
+                await session.DisposeAsync().ConfigureAwait(false);
                 continue;
             }
 
-            await WaitBeforeRetryAsync(reason, stop).ConfigureAwait(false);
+            await WaitBeforeRetryAsync(reason, stop, ended: session).ConfigureAwait(false);
         }
     }
 
-    private async Task WaitBeforeRetryAsync(string reason, CancellationToken stop)
+    /// <summary>Forgets the session that ended and counts the restart; the caller holds the lock.</summary>
+    private void EndSession()
+    {
+        _session = null;
+        _restarts++;
+        _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>
+    /// Publishes the failure (unhealthy, why, when the retry is) and waits out the backoff. A session that just
+    /// <paramref name="ended"/> is forgotten in the same step as the state changes, so no reader ever sees the restart
+    /// counted while the state still says healthy, and it is closed only after (closing a child process takes a while).
+    /// </summary>
+    private async Task WaitBeforeRetryAsync(string reason, CancellationToken stop, BackendSession? ended = null)
     {
         var time = _services.TimeProvider;
         var attempt = Interlocked.Increment(ref _attempt);
@@ -330,16 +341,29 @@ public sealed partial class Replica : IAsyncDisposable
         // The timer starts before the state is published, so whoever sees "unhealthy" (a test on a fake clock) can
         // count on the retry being scheduled already.
         var delayed = Task.Delay(delay, time, wait.Token);
+        HealthState old;
         lock (_lock)
         {
+            if (ended is not null)
+            {
+                EndSession();
+            }
+
             _lastError = reason;
             _lastErrorAt = time.GetUtcNow();
             _nextRetryAt = _lastErrorAt + delay;
             _retryWait = wait;
+            old = _state;
+            _state = HealthState.Unhealthy;
         }
 
         LogFailed(_logger, _binding.Config.Name, Target, reason, attempt, delay.TotalSeconds);
-        SetState(HealthState.Unhealthy, ListKinds.All);
+        Published(old, HealthState.Unhealthy, ListKinds.All);
+        if (ended is not null)
+        {
+            await ended.DisposeAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await delayed.ConfigureAwait(false);
@@ -369,6 +393,12 @@ public sealed partial class Replica : IAsyncDisposable
             _state = state;
         }
 
+        Published(old, state, kinds);
+    }
+
+    /// <summary>Logs and raises a state change that has just been made.</summary>
+    private void Published(HealthState old, HealthState state, ListKinds kinds)
+    {
         if (old != state)
         {
             LogStateChanged(_logger, _binding.Config.Name, Target, old.ToDisplay(), state.ToDisplay());

@@ -36,6 +36,9 @@ internal sealed class InMemoryBackends : IBackendTransportFactory
     /// <summary>Calls of <c>hang</c> that saw their cancellation.</summary>
     public int HangsCancelled;
 
+    /// <summary>Closing a client session waits for this first (a child process that takes a while to stop).</summary>
+    public Task CloseGate { get; set; } = Task.CompletedTask;
+
     public bool Handles(BackendTransport transport) => true;
 
     public IClientTransport Create(BackendConfig config, int replica, ILoggerFactory loggerFactory) => new Transport(this, config.Urls[replica]);
@@ -129,7 +132,24 @@ internal sealed class InMemoryBackends : IBackendTransportFactory
                 owner._servers[url] = server;
             }
 
-            return await new StreamClientTransport(server.ClientToServer.Writer.AsStream(), server.ServerToClient.Reader.AsStream()).ConnectAsync(cancellationToken);
+            var inner = await new StreamClientTransport(server.ClientToServer.Writer.AsStream(), server.ServerToClient.Reader.AsStream()).ConnectAsync(cancellationToken);
+            return new GatedClose(inner, owner);
+        }
+    }
+
+    /// <summary>A client transport whose closing waits for <see cref="CloseGate"/>.</summary>
+    private sealed class GatedClose(ITransport inner, InMemoryBackends owner) : ITransport
+    {
+        public string? SessionId => inner.SessionId;
+
+        public System.Threading.Channels.ChannelReader<JsonRpcMessage> MessageReader => inner.MessageReader;
+
+        public Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default) => inner.SendMessageAsync(message, cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await owner.CloseGate;
+            await inner.DisposeAsync();
         }
     }
 

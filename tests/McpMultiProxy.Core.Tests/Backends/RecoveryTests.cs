@@ -45,6 +45,34 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public async Task SessionEnds_RestartIsCountedTogetherWithUnhealthy_NotWhileTheOldSessionCloses()
+    {
+        var backends = new InMemoryBackends();
+        var closing = new TaskCompletionSource();
+        await using var backend = await backends.StartHealthyAsync(Config("web", Url));
+        var replica = backend.Replicas[0];
+        backends.CloseGate = closing.Task;
+        try
+        {
+            backends.Kill(Url);
+            await WaitForAsync(() => replica.Restarts == 1, "the restart counted");
+
+            // The old session is still closing: whoever reads the restart must not read "healthy" beside it.
+            Assert.False(closing.Task.IsCompleted);
+            Assert.Equal(HealthState.Unhealthy, replica.State);
+            Assert.Equal(HealthState.Unhealthy, backend.State);
+            Assert.StartsWith("the connection closed", replica.Status().LastError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            closing.SetResult();
+        }
+
+        backends.Time.Advance(TimeSpan.FromSeconds(1.25));
+        await WaitForAsync(() => backend.State == HealthState.Healthy && replica.Restarts == 1, "healthy again after the backoff");
+    }
+
+    [Fact]
     public async Task Catalog_BackendStaysDown_ToolsWithdrawnExactlyWhenGraceEnds()
     {
         var backends = new InMemoryBackends();
