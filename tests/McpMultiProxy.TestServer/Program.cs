@@ -139,6 +139,15 @@ internal static class Program
             });
 
         await using var app = builder.Build();
+        app.Use((context, next) =>
+        {
+            context.Response.OnCompleted(() =>
+            {
+                features.ExitIfLastCallAnswered();
+                return Task.CompletedTask;
+            });
+            return next(context);
+        });
         app.MapMcp("/mcp");
         await app.StartAsync();
 

@@ -36,6 +36,7 @@ internal sealed class TestServerFeatures
     private int _cancelled;
     private int _mutations;
     private object? _exitAfterResponseTo;
+    private bool _lastCallAnswered;
 
     public TestServerFeatures(TestServerOptions options)
     {
@@ -136,7 +137,14 @@ internal sealed class TestServerFeatures
                     Volatile.Read(ref _exitAfterResponseTo) is RequestId id &&
                     id.Equals(((JsonRpcMessageWithId)context.JsonRpcMessage).Id))
                 {
-                    Crash($"--crash-after {_options.CrashAfter}: answered the last call");
+                    // Over stdio the answer is on the pipe once next() returns. Over HTTP it may still be in
+                    // Kestrel's buffers: the exit waits until the response is sent (see ExitIfLastCallAnswered).
+                    if (_options.HttpPort is null)
+                    {
+                        Crash($"--crash-after {_options.CrashAfter}: answered the last call");
+                    }
+
+                    Volatile.Write(ref _lastCallAnswered, true);
                 }
             });
         }
@@ -418,6 +426,15 @@ internal sealed class TestServerFeatures
         var prefix = request?.Argument.Value ?? "";
         var values = candidates.Where(value => value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)).ToList();
         return new CompleteResult { Completion = new Completion { Values = values, Total = values.Count, HasMore = false } };
+    }
+
+    /// <summary>Over HTTP, called once each response is sent: exits if it carried the last call's answer (--crash-after).</summary>
+    public void ExitIfLastCallAnswered()
+    {
+        if (Volatile.Read(ref _lastCallAnswered))
+        {
+            Crash($"--crash-after {_options.CrashAfter}: answered the last call");
+        }
     }
 
     private static string Crash(string reason)

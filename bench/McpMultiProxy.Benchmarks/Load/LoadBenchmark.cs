@@ -68,7 +68,8 @@ internal sealed class LoadBenchmark(Settings settings, string proxyCommand)
         {
             var times = await TimeListsAsync(client, (int)(seconds * 100));
             var q = Stats.Percentiles(times, 50, 99);
-            Console.WriteLine($"tools/list: p50 {q[0]:0.000} ms, p99 {q[1]:0.000} ms");
+            var served = Stats.Percentiles(await TimeRawListsAsync(new Uri(url), (int)(seconds * 100)), 50, 99);
+            Console.WriteLine($"tools/list served: p50 {served[0]:0.000} ms, p99 {served[1]:0.000} ms; parsed by the SDK client: p50 {q[0]:0.000} ms, p99 {q[1]:0.000} ms");
             return 0;
         }
 

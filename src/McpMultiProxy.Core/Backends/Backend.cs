@@ -26,6 +26,7 @@ public sealed partial class Backend : IAsyncDisposable
     private DateTimeOffset? _withdrawAt;
     private ITimer? _graceTimer;
     private bool _started;
+    private HealthState _servedState = HealthState.Starting;
 
     internal Backend(BackendConfig config, BackendServices services, Backoff backoff)
     {
@@ -90,10 +91,21 @@ public sealed partial class Backend : IAsyncDisposable
     }
 
     /// <summary>
-    /// Its state as of the catalog in force: status reports this one, so that a client that reads "healthy" finds
-    /// the backend's tools already listed (the live <see cref="State"/> flips a moment before the catalog is rebuilt).
+    /// The state status reports. Ready (healthy, degraded) only as of the catalog in force, so that a client that
+    /// reads "healthy" finds the backend's tools already listed (the live <see cref="State"/> flips a moment before
+    /// the catalog is rebuilt). Not ready (unhealthy, starting) at once: a failure is news that must not wait for the
+    /// catalog, and the restart and error reported beside it are live.
     /// </summary>
-    public HealthState ServedState { get; internal set; } = HealthState.Starting;
+    public HealthState ServedState
+    {
+        get
+        {
+            var live = State;
+            return live.IsReady() ? _servedState : live;
+        }
+
+        internal set => _servedState = value;
+    }
 
     /// <summary>When its tools will be withdrawn unless it recovers first; null unless in the grace period.</summary>
     public DateTimeOffset? WithdrawAt

@@ -51,16 +51,22 @@ public sealed class RecoveryTests
         var closing = new TaskCompletionSource();
         await using var backend = await backends.StartHealthyAsync(Config("web", Url));
         var replica = backend.Replicas[0];
+
+        // Status says healthy only once a catalog lists the backend's tools (no registry here: set as it would).
+        Assert.Equal(HealthState.Starting, backend.ServedState);
+        backend.ServedState = HealthState.Healthy;
         backends.CloseGate = closing.Task;
         try
         {
             backends.Kill(Url);
             await WaitForAsync(() => replica.Restarts == 1, "the restart counted");
 
-            // The old session is still closing: whoever reads the restart must not read "healthy" beside it.
+            // The old session is still closing and no catalog was rebuilt: whoever reads the restart must not read
+            // "healthy" beside it, neither live nor in what status reports.
             Assert.False(closing.Task.IsCompleted);
             Assert.Equal(HealthState.Unhealthy, replica.State);
             Assert.Equal(HealthState.Unhealthy, backend.State);
+            Assert.Equal(HealthState.Unhealthy, backend.ServedState);
             Assert.StartsWith("the connection closed", replica.Status().LastError, StringComparison.Ordinal);
         }
         finally
