@@ -3,7 +3,7 @@ using ModelContextProtocol.Client;
 
 namespace McpMultiProxy.Benchmarks.Load;
 
-/// <summary>What one timed run did: calls made, wall time, each call's latency, and the proxy's CPU time meanwhile.</summary>
+/// <summary>What one timed run did: calls made, wall time, each call's latency, and the measured process's CPU time meanwhile.</summary>
 internal sealed class Sample
 {
     public int Calls { get; set; }
@@ -12,9 +12,9 @@ internal sealed class Sample
 
     public List<double> LatenciesMs { get; } = [];
 
-    public TimeSpan ProxyCpu { get; set; }
+    public TimeSpan Cpu { get; set; }
 
-    public long ProxySwitches { get; set; }
+    public long Switches { get; set; }
 
     public double Rate => Calls / Math.Max(Seconds, 1e-9);
 
@@ -28,13 +28,17 @@ internal sealed class Sample
         Calls += other.Calls;
         Seconds += other.Seconds;
         LatenciesMs.AddRange(other.LatenciesMs);
-        ProxyCpu += other.ProxyCpu;
-        ProxySwitches += other.ProxySwitches;
+        Cpu += other.Cpu;
+        Switches += other.Switches;
     }
 }
 
-/// <summary>One side of a comparison: the clients to drive (direct to the backend, or through the proxy) and the tool name there.</summary>
-internal sealed record Side(string Name, IReadOnlyList<McpClient> Clients, string Tool, Child? Proxy);
+/// <summary>
+/// One side of a comparison: the clients to drive (direct to the backend, or through the proxy), the tool name there,
+/// and the process whose CPU time and thread wake-ups are read (the proxy; the backend on the direct side, when the
+/// benchmark started it).
+/// </summary>
+internal sealed record Side(string Name, IReadOnlyList<McpClient> Clients, string Tool, Child? Measured);
 
 /// <summary>Closed-loop load: a number of workers, each waiting for its answer before the next call, for a bounded time.</summary>
 internal static class Workload
@@ -47,8 +51,8 @@ internal static class Workload
     public static async Task<Sample> RunAsync(Side side, IReadOnlyDictionary<string, object?> arguments, int workers, TimeSpan duration, int maxCalls)
     {
         var sample = new Sample();
-        var cpuBefore = side.Proxy?.CpuTime() ?? TimeSpan.Zero;
-        var switchesBefore = side.Proxy?.VoluntarySwitches() ?? 0;
+        var cpuBefore = side.Measured?.CpuTime() ?? TimeSpan.Zero;
+        var switchesBefore = side.Measured?.VoluntarySwitches() ?? 0;
         var started = Stopwatch.GetTimestamp();
         var stopAt = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var remaining = maxCalls;
@@ -75,8 +79,8 @@ internal static class Workload
 
         await Task.WhenAll(tasks);
         sample.Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        sample.ProxyCpu = (side.Proxy?.CpuTime() ?? TimeSpan.Zero) - cpuBefore;
-        sample.ProxySwitches = (side.Proxy?.VoluntarySwitches() ?? 0) - switchesBefore;
+        sample.Cpu = (side.Measured?.CpuTime() ?? TimeSpan.Zero) - cpuBefore;
+        sample.Switches = (side.Measured?.VoluntarySwitches() ?? 0) - switchesBefore;
         foreach (var list in latencies)
         {
             sample.Calls += list.Count;
