@@ -92,13 +92,10 @@ internal static class Program
         var features = new TestServerFeatures(options);
         if (options.HttpPort is { } port)
         {
-            await RunHttpAsync(options, port, features);
-        }
-        else
-        {
-            await RunStdioAsync(options, features);
+            return await RunHttpAsync(options, port, features);
         }
 
+        await RunStdioAsync(options, features);
         return 0;
     }
 
@@ -123,7 +120,8 @@ internal static class Program
         await server.RunAsync();
     }
 
-    private static async Task RunHttpAsync(TestServerOptions options, int port, TestServerFeatures features)
+    /// <summary>Serves until stopped; returns the exit code (<see cref="CrashExitCode"/> after --crash-after's last answer).</summary>
+    private static async Task<int> RunHttpAsync(TestServerOptions options, int port, TestServerFeatures features)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -138,12 +136,22 @@ internal static class Program
                 http.SessionMode = options.SessionMode;
             });
 
+        // --crash-after over HTTP: once the last answer's response is sent, the server stops the way Kestrel closes
+        // connections (request bodies drained, FIN after the data) and exits with code 3. Exiting on the spot could
+        // reset a connection whose answer the client had not read yet.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
         await using var app = builder.Build();
+        var crashed = 0;
         app.Use((context, next) =>
         {
             context.Response.OnCompleted(() =>
             {
-                features.ExitIfLastCallAnswered();
+                if (features.LastCallAnswered && Interlocked.Exchange(ref crashed, 1) == 0)
+                {
+                    Console.Error.WriteLine($"mcp-testserver: --crash-after {options.CrashAfter}: answered the last call; exiting with code {CrashExitCode}");
+                    app.Lifetime.StopApplication();
+                }
+
                 return Task.CompletedTask;
             });
             return next(context);
@@ -157,6 +165,7 @@ internal static class Program
         await Console.Out.FlushAsync();
 
         await app.WaitForShutdownAsync();
+        return Volatile.Read(ref crashed) == 1 ? CrashExitCode : 0;
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, TestServerOptions options) =>

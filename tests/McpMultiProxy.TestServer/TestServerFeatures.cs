@@ -138,7 +138,7 @@ internal sealed class TestServerFeatures
                     id.Equals(((JsonRpcMessageWithId)context.JsonRpcMessage).Id))
                 {
                     // Over stdio the answer is on the pipe once next() returns. Over HTTP it may still be in
-                    // Kestrel's buffers: the exit waits until the response is sent (see ExitIfLastCallAnswered).
+                    // Kestrel's buffers: the server stops once the response is sent (see LastCallAnswered).
                     if (_options.HttpPort is null)
                     {
                         Crash($"--crash-after {_options.CrashAfter}: answered the last call");
@@ -428,14 +428,8 @@ internal sealed class TestServerFeatures
         return new CompleteResult { Completion = new Completion { Values = values, Total = values.Count, HasMore = false } };
     }
 
-    /// <summary>Over HTTP, called once each response is sent: exits if it carried the last call's answer (--crash-after).</summary>
-    public void ExitIfLastCallAnswered()
-    {
-        if (Volatile.Read(ref _lastCallAnswered))
-        {
-            Crash($"--crash-after {_options.CrashAfter}: answered the last call");
-        }
-    }
+    /// <summary>Over HTTP: whether the answer to the last call --crash-after allows has been handed to the transport.</summary>
+    public bool LastCallAnswered => Volatile.Read(ref _lastCallAnswered);
 
     private static string Crash(string reason)
     {
