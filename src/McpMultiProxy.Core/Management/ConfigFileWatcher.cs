@@ -106,14 +106,40 @@ public sealed partial class ConfigFileWatcher : BackgroundService
         base.Dispose();
     }
 
-    /// <inheritdoc/>
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Subscribes to the proxy's own saves before start returns. Since .NET 10 the whole of <see cref="ExecuteAsync"/>
+    /// runs in the background, so a subscription made there could miss a save made right after start, and that save
+    /// would then be applied again as if the user had edited the file.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         if (_store is not null)
         {
             _store.Saved += OnSaved;
         }
 
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_store is not null)
+            {
+                _store.Saved -= OnSaved;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         var directory = Path.GetDirectoryName(_path)!;
         var name = Path.GetFileName(_path);
         try
@@ -153,13 +179,6 @@ public sealed partial class ConfigFileWatcher : BackgroundService
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException)
         {
             LogWatchError(_logger, _path, $"{ex.Message}; edits to the file are not applied until the proxy restarts");
-        }
-        finally
-        {
-            if (_store is not null)
-            {
-                _store.Saved -= OnSaved;
-            }
         }
     }
 
