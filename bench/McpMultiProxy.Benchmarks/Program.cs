@@ -105,7 +105,9 @@ internal static class Program
         var table = report.ToMarkdown();
         Console.WriteLine();
         Console.WriteLine(table);
-        Console.WriteLine($"{report.Figures.Count(f => f.Pass == true)} of {report.Figures.Count(f => f.Pass is not null)} targets met; {Environment.ProcessorCount} cores; took {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s.");
+        var targets = report.Figures.Count(f => f.Target.Length > 0);
+        var noise = report.Figures.Count(f => f.Target.Length > 0 && f.Pass is null);
+        Console.WriteLine($"{report.Figures.Count(f => f.Pass == true)} of {targets} targets met{(noise > 0 ? $" ({noise} too noisy to judge)" : "")}; {Environment.ProcessorCount} cores; took {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s.");
         if (output is not null)
         {
             await File.WriteAllTextAsync(output, table);
