@@ -105,8 +105,8 @@ internal static class Program
         var table = report.ToMarkdown();
         Console.WriteLine();
         Console.WriteLine(table);
-        var targets = report.Figures.Count(f => f.Target.Length > 0);
-        var noise = report.Figures.Count(f => f.Target.Length > 0 && f.Pass is null);
+        var targets = report.Figures.Count(f => f.HasTarget);
+        var noise = report.Figures.Count(f => f.HasTarget && f.Pass is null);
         Console.WriteLine($"{report.Figures.Count(f => f.Pass == true)} of {targets} targets met{(noise > 0 ? $" ({noise} too noisy to judge)" : "")}; {Environment.ProcessorCount} cores; took {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s.");
         if (output is not null)
         {

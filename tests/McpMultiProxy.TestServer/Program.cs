@@ -136,26 +136,30 @@ internal static class Program
                 http.SessionMode = options.SessionMode;
             });
 
-        // --crash-after over HTTP: once the last answer's response is sent, the server stops the way Kestrel closes
-        // connections (request bodies drained, FIN after the data) and exits with code 3. Exiting on the spot could
-        // reset a connection whose answer the client had not read yet.
+        // --crash-after over HTTP: once the last answer's response is sent, the host stops gracefully and the process
+        // exits with code 3. Exiting on the spot, even from the response's OnCompleted, lost that answer now and then
+        // under load ("POST response completed without a reply").
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
         await using var app = builder.Build();
         var crashed = 0;
-        app.Use((context, next) =>
+        if (options.CrashAfter is not null)
         {
-            context.Response.OnCompleted(() =>
+            app.Use((context, next) =>
             {
-                if (features.LastCallAnswered && Interlocked.Exchange(ref crashed, 1) == 0)
+                context.Response.OnCompleted(() =>
                 {
-                    Console.Error.WriteLine($"mcp-testserver: --crash-after {options.CrashAfter}: answered the last call; exiting with code {CrashExitCode}");
-                    app.Lifetime.StopApplication();
-                }
+                    if (features.LastCallAnswered && Interlocked.Exchange(ref crashed, 1) == 0)
+                    {
+                        TestServerFeatures.ReportCrash($"--crash-after {options.CrashAfter}: answered the last call");
+                        app.Lifetime.StopApplication();
+                    }
 
-                return Task.CompletedTask;
+                    return Task.CompletedTask;
+                });
+                return next(context);
             });
-            return next(context);
-        });
+        }
+
         app.MapMcp("/mcp");
         await app.StartAsync();
 

@@ -137,8 +137,8 @@ internal sealed class TestServerFeatures
                     Volatile.Read(ref _exitAfterResponseTo) is RequestId id &&
                     id.Equals(((JsonRpcMessageWithId)context.JsonRpcMessage).Id))
                 {
-                    // Over stdio the answer is on the pipe once next() returns. Over HTTP it may still be in
-                    // Kestrel's buffers: the server stops once the response is sent (see LastCallAnswered).
+                    // Over stdio the answer is on the pipe once next() returns. Over HTTP the server stops once the
+                    // response that carries it is sent (see LastCallAnswered).
                     if (_options.HttpPort is null)
                     {
                         Crash($"--crash-after {_options.CrashAfter}: answered the last call");
@@ -431,9 +431,13 @@ internal sealed class TestServerFeatures
     /// <summary>Over HTTP: whether the answer to the last call --crash-after allows has been handed to the transport.</summary>
     public bool LastCallAnswered => Volatile.Read(ref _lastCallAnswered);
 
+    /// <summary>Says on stderr why the server is about to exit with <see cref="Program.CrashExitCode"/>.</summary>
+    public static void ReportCrash(string reason) =>
+        Console.Error.WriteLine($"mcp-testserver: {reason}; exiting with code {Program.CrashExitCode}");
+
     private static string Crash(string reason)
     {
-        Console.Error.WriteLine($"mcp-testserver: {reason}; exiting with code {Program.CrashExitCode}");
+        ReportCrash(reason);
         Environment.Exit(Program.CrashExitCode);
         throw new UnreachableException();
     }

@@ -7,7 +7,14 @@ namespace McpMultiProxy.Benchmarks.Load;
 /// One line of the report: the figure, what was measured on each side, the result, its target and the verdict
 /// (null: no target, or a measurement that cannot say, see <see cref="Report.AddedLatency"/>).
 /// </summary>
-internal sealed record Figure(string Name, string Direct, string Proxy, string Value, string Target, bool? Pass);
+internal sealed record Figure(string Name, string Direct, string Proxy, string Value, string Target, bool? Pass)
+{
+    /// <summary>Whether the figure has a target at all.</summary>
+    public bool HasTarget => Target.Length > 0;
+
+    /// <summary>The verdict column: pass, MISS, noise (a target, but no verdict), or nothing.</summary>
+    public string Verdict => Pass switch { true => "pass", false => "MISS", null => HasTarget ? "noise" : "" };
+}
 
 /// <summary>Collects figures and prints them as a Markdown table (it pastes into the README as is).</summary>
 internal sealed class Report
@@ -55,8 +62,7 @@ internal sealed class Report
         text.AppendLine("|---|---:|---:|---:|---:|---|");
         foreach (var f in _figures)
         {
-            var verdict = f.Pass switch { true => "pass", false => "MISS", null => f.Target.Length > 0 ? "noise" : "" };
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {f.Name} | {f.Direct} | {f.Proxy} | {f.Value} | {f.Target} | {verdict} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {f.Name} | {f.Direct} | {f.Proxy} | {f.Value} | {f.Target} | {f.Verdict} |");
         }
 
         return text.ToString();

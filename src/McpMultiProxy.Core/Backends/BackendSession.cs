@@ -233,7 +233,7 @@ internal sealed partial class BackendSession : IAsyncDisposable
     /// </summary>
     private void StartListening()
     {
-        if (string.CompareOrdinal(ProtocolVersion, "2026-07-28") < 0)
+        if (!ProtocolRevisions.IsJuly2026OrLater(ProtocolVersion))
         {
             return;
         }

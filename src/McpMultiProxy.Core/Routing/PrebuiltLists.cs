@@ -19,8 +19,6 @@ namespace McpMultiProxy.Routing;
 /// </remarks>
 public static class PrebuiltLists
 {
-    private const string FirstPerRequestMetadataRevision = "2026-07-28";
-
     /// <summary>The filter, for <see cref="McpMessageFilters.IncomingFilters"/>.</summary>
     public static McpMessageFilter Filter(ProxyCatalog catalog) => next => (context, cancellationToken) =>
     {
@@ -33,8 +31,8 @@ public static class PrebuiltLists
         }
 
         var cursor = Cursor(request);
-        if ((request.Context?.ProtocolVersion ?? context.Server.NegotiatedProtocolVersion) is not { } version
-            || string.CompareOrdinal(version, FirstPerRequestMetadataRevision) >= 0)
+        var version = request.Context?.ProtocolVersion ?? context.Server.NegotiatedProtocolVersion;
+        if (version is null || ProtocolRevisions.IsJuly2026OrLater(version))
         {
             return next(context, cancellationToken);
         }

@@ -135,7 +135,7 @@ public sealed class CatalogBuilderTests
         var pages = 0;
         do
         {
-            var page = cursor is null ? snapshot.ToolsPage(null) : snapshot.ToolsPage(cursor);
+            var page = snapshot.ToolsPage(cursor);
             seen.AddRange(page.Tools.Select(t => t.Name));
             cursor = page.NextCursor;
             pages++;
