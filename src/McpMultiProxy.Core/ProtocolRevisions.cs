@@ -1,3 +1,6 @@
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
 namespace McpMultiProxy;
 
 /// <summary>
@@ -11,4 +14,11 @@ internal static class ProtocolRevisions
 
     /// <summary>Whether <paramref name="version"/> is 2026-07-28 or later (false for none).</summary>
     public static bool IsJuly2026OrLater(string? version) => version is not null && string.CompareOrdinal(version, July2026) >= 0;
+
+    /// <summary>
+    /// The revision a client's request was made under: the request's own (2026-07-28 requests carry it), else the
+    /// session's negotiated one; null when neither is known.
+    /// </summary>
+    public static string? ClientRevision(JsonRpcRequest request, McpServer server) =>
+        request.Context?.ProtocolVersion ?? server.NegotiatedProtocolVersion;
 }

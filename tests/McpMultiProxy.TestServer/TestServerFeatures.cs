@@ -29,6 +29,7 @@ internal sealed class TestServerFeatures
     private readonly McpServerPrimitiveCollection<McpServerPrompt> _prompts = new();
     private readonly McpServerResourceCollection _resources = new();
     private readonly ConcurrentDictionary<(string Session, string Uri), McpServer> _subscriptions = new();
+    private readonly ConcurrentDictionary<RequestId, System.Text.Json.Nodes.JsonNode?> _rawResults = new();
     private readonly object _toolsLock = new();
     private int _toolCalls;
     private int _addedTools;
@@ -126,6 +127,17 @@ internal sealed class TestServerFeatures
             }
 
             return await next(request, cancellationToken);
+        });
+
+        // raw_result: its answer is replaced, on the way out, by the result it was given.
+        options.Filters.Message.OutgoingFilters.Add(next => (context, cancellationToken) =>
+        {
+            if (context.JsonRpcMessage is JsonRpcResponse response && _rawResults.TryRemove(response.Id, out var raw))
+            {
+                context.JsonRpcMessage = new JsonRpcResponse { Id = response.Id, Result = raw, Context = response.Context };
+            }
+
+            return next(context, cancellationToken);
         });
 
         if (_options.CrashAfter is not null)
@@ -233,6 +245,13 @@ internal sealed class TestServerFeatures
                 }
 
                 return $"{Prefix}{steps} steps done";
+            });
+
+        Add("raw_result", "Answers with 'json' as its JSON-RPC result, exactly as given: fields and shapes the SDK would not build.",
+            (RequestContext<CallToolRequestParams> request, [Description("The result, as JSON text.")] string json) =>
+            {
+                _rawResults[request.JsonRpcRequest.Id] = System.Text.Json.Nodes.JsonNode.Parse(json);
+                return $"{Prefix}(replaced by the raw result)";
             });
 
         Add("big", "Returns a text of exactly 'kb' KiB (at least the name prefix).",

@@ -160,7 +160,9 @@ internal sealed partial class BackendSession : IAsyncDisposable
 
         try
         {
-            var result = await _client.SendRequestAsync<TParams, TResult>(method, parameters, McpJsonUtilities.DefaultOptions, id, timeout.Token).ConfigureAwait(false);
+            var request = new JsonRpcRequest { Id = id, Method = method, Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.DefaultOptions.GetTypeInfo<TParams>()) };
+            var response = await _client.SendRequestAsync(request, timeout.Token).ConfigureAwait(false);
+            var result = Decode<TResult>(method, response.Result);
             if (call.Caller is not null)
             {
                 await SettleNotificationsAsync(route).ConfigureAwait(false);
@@ -207,6 +209,27 @@ internal sealed partial class BackendSession : IAsyncDisposable
             {
                 _callers.TryRemove(new KeyValuePair<McpServer, int>(c, 0));
             }
+        }
+    }
+
+    /// <summary>
+    /// The result as <typeparamref name="TResult"/>, deserialised as the SDK client does, or read as a
+    /// <see cref="RelayedToolResult"/>. A result that cannot be read so is the backend's protocol error, named as such
+    /// (not a failure of the connection: the backend answered, and the next call may well be fine).
+    /// </summary>
+    private TResult Decode<TResult>(string method, System.Text.Json.Nodes.JsonNode? result)
+        where TResult : notnull
+    {
+        try
+        {
+            return typeof(TResult) == typeof(RelayedToolResult)
+                ? (TResult)(object)RelayedToolResult.Read(result, ProtocolVersion)
+                : JsonSerializer.Deserialize(result, McpJsonUtilities.DefaultOptions.GetTypeInfo<TResult>())
+                    ?? throw new JsonException("Unexpected JSON result in response.");
+        }
+        catch (JsonException ex)
+        {
+            throw new McpProtocolException($"Server '{_name}' answered {method} with a result that is not valid: {ex.Message}", McpErrorCode.InternalError);
         }
     }
 

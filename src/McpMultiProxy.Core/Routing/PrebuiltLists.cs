@@ -31,7 +31,7 @@ public static class PrebuiltLists
         }
 
         var cursor = Cursor(request);
-        var version = request.Context?.ProtocolVersion ?? context.Server.NegotiatedProtocolVersion;
+        var version = ProtocolRevisions.ClientRevision(request, context.Server);
         if (version is null || ProtocolRevisions.IsJuly2026OrLater(version))
         {
             return next(context, cancellationToken);

@@ -22,9 +22,30 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
     public ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken) =>
         new(catalog.ForCursor(request.Params?.Cursor).ToolsPage(request.Params?.Cursor));
 
-    /// <summary><c>tools/call</c>.</summary>
-    public ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
-        CallToolAsync(request.Params ?? throw new McpProtocolException("tools/call needs params with a tool name.", McpErrorCode.InvalidParams), request.Server, cancellationToken);
+    /// <summary>
+    /// <c>tools/call</c> through the SDK's alternate-result seam: for a client and a backend both before the
+    /// 2026-07-28 revision, the backend's result is relayed as the node it was read into (see
+    /// <see cref="RelayedToolResult"/>); every other call is typed as by <see cref="CallToolAsync(CallToolRequestParams, McpServer?, CancellationToken)"/>.
+    /// The SDK's tool-call pipeline around it is the same either way (an exception that is not a protocol error
+    /// becomes an <c>isError</c> result; on 2026-07-28 the SDK stamps <c>resultType</c> on the typed result).
+    /// </summary>
+    public async ValueTask<ResultOrAlternate<CallToolResult>> CallToolWithAlternateAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    {
+        var p = request.Params ?? throw new McpProtocolException("tools/call needs params with a tool name.", McpErrorCode.InvalidParams);
+        if (ProtocolRevisions.ClientRevision(request.JsonRpcRequest, request.Server) is not { } revision
+            || ProtocolRevisions.IsJuly2026OrLater(revision)
+            || !catalog.Current.ToolRoutes.TryGetValue(p.Name, out var route)
+            || route.Backend is null)
+        {
+            return await CallToolAsync(p, request.Server, cancellationToken).ConfigureAwait(false);
+        }
+
+        var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
+        var relayed = await ForwardAsync<CallToolRequestParams, RelayedToolResult>(route.Backend, RequestMethods.ToolsCall, forwarded, request.Server, route.Retryable, cancellationToken, route.OriginalName)
+            .ConfigureAwait(false);
+
+        return relayed.Typed ?? ResultOrAlternate<CallToolResult>.FromAlternate(relayed, RelayedToolResult.TypeInfo);
+    }
 
     /// <summary>
     /// Calls a served tool by its served name, as <c>tools/call</c> does; <paramref name="caller"/> is the client session
@@ -313,6 +334,10 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
             if (result is CallToolResult { IsError: true } failed)
             {
                 call.Complete(CallStatus.ToolError, ProxyTelemetry.ErrorText(failed));
+            }
+            else if (result is RelayedToolResult { IsError: true } relayed)
+            {
+                call.Complete(CallStatus.ToolError, relayed.FirstText() ?? ProxyTelemetry.NoErrorText);
             }
             else
             {

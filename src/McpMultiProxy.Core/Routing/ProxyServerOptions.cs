@@ -34,7 +34,7 @@ public static class ProxyServerOptions
         options.Handlers = new McpServerHandlers
         {
             ListToolsHandler = handlers.ListToolsAsync,
-            CallToolHandler = handlers.CallToolAsync,
+            CallToolWithAlternateHandler = handlers.CallToolWithAlternateAsync,
             ListPromptsHandler = handlers.ListPromptsAsync,
             GetPromptHandler = handlers.GetPromptAsync,
             ListResourcesHandler = handlers.ListResourcesAsync,

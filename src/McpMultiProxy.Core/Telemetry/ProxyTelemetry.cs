@@ -160,7 +160,10 @@ public sealed class ProxyTelemetry : IDisposable
 
     /// <summary>The first text of an error result, for the error log.</summary>
     public static string? ErrorText(CallToolResult result) =>
-        result.Content.OfType<TextContentBlock>().FirstOrDefault()?.Text ?? "the tool returned an error result";
+        result.Content.OfType<TextContentBlock>().FirstOrDefault()?.Text ?? NoErrorText;
+
+    /// <summary>What the error log says for a failed tool whose result has no text.</summary>
+    public const string NoErrorText = "the tool returned an error result";
 
     private static string ErrorType(CallStatus status) => status switch
     {

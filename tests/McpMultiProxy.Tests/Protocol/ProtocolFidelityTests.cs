@@ -96,6 +96,62 @@ public sealed class ProtocolFidelityTests(ProtocolFixture fixture, Xunit.Abstrac
         Assert.Contains("manage", (await client.ListToolsAsync()).Select(t => t.Name));
     }
 
+    /// <summary>
+    /// A tool result reaches a client of the eras before 2026-07-28 exactly as the backend sent it, fields the SDK
+    /// does not model included: the proxy relays the node it read and does not type it. A 2026-07-28 client gets it
+    /// typed, as the SDK writes results of its era (with <c>resultType</c>).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task CallTool_ResultWithFieldsTheSdkDoesNotModel_LegacyClientGetsItAsTheBackendSentIt(string era, string backend)
+    {
+        const string Sent = """
+            {"content":[{"type":"text","text":"caf\u00e9 \"quoted\" \ud83d\ude00","x-block":[1,2.50,"three"]}],
+             "structuredContent":{"n":1,"deep":{"list":[true,null]}},"isError":false,"x-vendor":{"a":"b"},"_meta":{"k":"v"}}
+            """;
+        await using var client = await fixture.ConnectAsync(era);
+        var result = (JsonObject)(await CallRawAsync(client, $"{backend}__raw_result", Sent)).Result!;
+        if (era == ProtocolFixture.Legacy)
+        {
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Sent), result), result.ToJsonString());
+        }
+        else
+        {
+            Assert.Equal("complete", result["resultType"]?.GetValue<string>());
+            Assert.Equal("caf\u00e9 \"quoted\" \ud83d\ude00", result["content"]![0]!["text"]!.GetValue<string>());
+            Assert.Equal(1, result["structuredContent"]!["n"]!.GetValue<int>());
+        }
+
+        Assert.Equal($"{backend}: ok", Text(await client.CallToolAsync($"{backend}__echo", Args(("text", "ok")))));
+    }
+
+    /// <summary>
+    /// A result that is not shaped like a tool result is not relayed blindly: it is read as the SDK reads a tool
+    /// result, so a client of either era gets an error that names the server and says its result is not valid (not that
+    /// the server is unavailable: it answered), and the proxy and that server go on serving.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task CallTool_ResultNotShapedLikeAToolResult_ClientGetsAnErrorAndTheProxyGoesOn(string era, string backend)
+    {
+        await using var client = await fixture.ConnectAsync(era);
+        foreach (var sent in new[] { """{"content":"not a list"}""", """[1,2]""" })
+        {
+            var error = await Assert.ThrowsAnyAsync<McpException>(() => CallRawAsync(client, $"{backend}__raw_result", sent));
+            output.WriteLine($"{sent}: {error.Message}");
+            Assert.Contains($"Server '{backend}' answered tools/call with a result that is not valid", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal($"{backend}: ok", Text(await client.CallToolAsync($"{backend}__echo", Args(("text", "ok")))));
+    }
+
+    private static Task<JsonRpcResponse> CallRawAsync(McpClient client, string tool, string json) =>
+        client.SendRequestAsync(new JsonRpcRequest
+        {
+            Method = RequestMethods.ToolsCall,
+            Params = new JsonObject { ["name"] = tool, ["arguments"] = new JsonObject { ["json"] = json } },
+        });
+
     [Theory]
     [MemberData(nameof(Matrix))]
     public async Task CallTool_WithProgress_CallerGetsEveryProgressUnderItsToken(string era, string backend)
