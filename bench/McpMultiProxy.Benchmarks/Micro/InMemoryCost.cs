@@ -10,17 +10,28 @@ namespace McpMultiProxy.Benchmarks.Micro;
 internal static class InMemoryCost
 {
     private static readonly Dictionary<string, object?> Args = new() { ["text"] = "hello" };
+    private static readonly Dictionary<string, object?> MiB = new() { ["kb"] = 1024 };
 
     public static async Task<int> RunAsync(int calls)
     {
         await using var proxy = await InMemoryProxy.StartAsync(1);
         for (var round = 0; round < 3; round++)
         {
-            var direct = await MeasureAsync(proxy.DirectClient, "echo", calls);
-            var through = await MeasureAsync(proxy.Client, "b00__echo", calls);
+            var direct = await MeasureAsync(proxy.DirectClient, "echo", Args, calls);
+            var through = await MeasureAsync(proxy.Client, "b00__echo", Args, calls);
             Console.WriteLine(
                 $"round {round}: direct {direct.CpuUs:0.0} µs CPU, {direct.Bytes:0} B per call; through proxy {through.CpuUs:0.0} µs CPU, {through.Bytes:0} B per call; "
                 + $"proxy adds {through.CpuUs - direct.CpuUs:0.0} µs, {through.Bytes - direct.Bytes:0} B");
+        }
+
+        // 1 MiB results: what the proxy's relay of a large result costs, with no sockets in the way.
+        for (var round = 0; round < 3; round++)
+        {
+            var direct = await MeasureAsync(proxy.DirectClient, "big", MiB, Math.Max(20, calls / 300));
+            var through = await MeasureAsync(proxy.Client, "b00__big", MiB, Math.Max(20, calls / 300));
+            Console.WriteLine(
+                $"1 MiB round {round}: direct {direct.CpuUs / 1000:0.00} ms CPU, {direct.Bytes / 1048576:0.0} MiB per call; through proxy {through.CpuUs / 1000:0.00} ms CPU, "
+                + $"{through.Bytes / 1048576:0.0} MiB per call; proxy adds {(through.CpuUs - direct.CpuUs) / 1000:0.00} ms, {(through.Bytes - direct.Bytes) / 1048576:0.0} MiB");
         }
 
         foreach (var backends in (int[])[1, 10, 50])
@@ -44,11 +55,11 @@ internal static class InMemoryCost
         return 0;
     }
 
-    private static async Task<(double CpuUs, double Bytes)> MeasureAsync(McpClient client, string tool, int calls)
+    private static async Task<(double CpuUs, double Bytes)> MeasureAsync(McpClient client, string tool, Dictionary<string, object?> args, int calls)
     {
         for (var i = 0; i < calls / 10; i++)
         {
-            await client.CallToolAsync(tool, Args);
+            await client.CallToolAsync(tool, args);
         }
 
         var process = Process.GetCurrentProcess();
@@ -56,7 +67,7 @@ internal static class InMemoryCost
         var bytes0 = GC.GetTotalAllocatedBytes(precise: true);
         for (var i = 0; i < calls; i++)
         {
-            await client.CallToolAsync(tool, Args);
+            await client.CallToolAsync(tool, args);
         }
 
         var bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
