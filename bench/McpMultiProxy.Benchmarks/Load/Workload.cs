@@ -145,7 +145,7 @@ internal static class Stats
 /// <summary>How long and how much: the full run, or <c>--quick</c> for a smoke run of a few seconds.</summary>
 internal sealed record Settings(bool Quick, double RoundSeconds, int Rounds, int MaxCallsPerRound, int StartRepeats, int ListCalls, double IdleSeconds)
 {
-    public static Settings Full { get; } = new(false, 1.5, 4, 200_000, 5, 400, 3);
+    public static Settings Full { get; } = new(false, 1.5, 4, 200_000, 5, 400, 12);
 
     public static Settings QuickRun { get; } = new(true, 0.25, 1, 20_000, 1, 40, 1);
 }

@@ -157,6 +157,8 @@ internal static class ProxyHost
             services.AddHostedService<StdioFrontend>();
         }
 
+        services.AddHostedService<Memory.IdleTrimmer>();
+
         // Room for the drain (proxy.shutdownGraceSeconds) and then for every backend's stop (stdin, TERM, KILL).
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(startup.Config.Settings.ShutdownGraceSeconds + 15));
     }
