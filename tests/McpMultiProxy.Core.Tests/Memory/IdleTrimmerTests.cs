@@ -214,6 +214,19 @@ public sealed class IdleTrimmerTests
         Assert.Equal(6, Enumerable.Range(1, 3).Sum());
     }
 
+    /// <summary>The aggressive collection is skipped under a GC heap limit: the limit is read as the GC sees it.</summary>
+    [Fact]
+    public void HeapHasHardLimit_AgreesWithTheMemoryTheGcMayUse()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var physical = long.Parse(File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        Assert.Equal(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes < physical, IdleTrimmer.HeapHasHardLimit());
+    }
+
     private static long StatusKiB(string field) =>
         long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
 }
