@@ -40,8 +40,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
             return await CallToolAsync(p, request.Server, cancellationToken).ConfigureAwait(false);
         }
 
-        var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
-        var relayed = await ForwardAsync<CallToolRequestParams, RelayedToolResult>(route.Backend, RequestMethods.ToolsCall, forwarded, request.Server, route.Retryable, cancellationToken, route.OriginalName)
+        var relayed = await ForwardAsync<CallToolRequestParams, RelayedToolResult>(route.Backend, RequestMethods.ToolsCall, Forwarded(route, p), request.Server, route.Retryable, cancellationToken, route.OriginalName)
             .ConfigureAwait(false);
 
         return relayed.Typed ?? ResultOrAlternate<CallToolResult>.FromAlternate(relayed, RelayedToolResult.TypeInfo);
@@ -64,10 +63,13 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
             return await management.InvokeAsync(p.Name, p.Arguments, cancellationToken).ConfigureAwait(false);
         }
 
-        var forwarded = new CallToolRequestParams { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
-        return await ForwardAsync<CallToolRequestParams, CallToolResult>(route.Backend, RequestMethods.ToolsCall, forwarded, caller, route.Retryable, cancellationToken, route.OriginalName)
+        return await ForwardAsync<CallToolRequestParams, CallToolResult>(route.Backend, RequestMethods.ToolsCall, Forwarded(route, p), caller, route.Retryable, cancellationToken, route.OriginalName)
             .ConfigureAwait(false);
     }
+
+    /// <summary>A tool call as it goes to the owning backend: the tool's own name, the arguments, the client's own <c>_meta</c>.</summary>
+    private static CallToolRequestParams Forwarded(ToolRoute route, CallToolRequestParams p) =>
+        new() { Name = route.OriginalName, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
 
     /// <summary><c>prompts/list</c>.</summary>
     public ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken) =>
