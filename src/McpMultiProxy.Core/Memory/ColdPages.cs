@@ -34,8 +34,12 @@ public static partial class ColdPages
     }
 
     /// <summary>
-    /// From <c>/proc/self/smaps</c> text: the mappings of regular files (not devices, not the kernel's own) that are
-    /// not writable and hold no anonymous (privately modified) page, such as a relocated read-only data segment.
+    /// From <c>/proc/self/smaps</c> text: the mappings of regular files that are not writable and hold no anonymous
+    /// (privately modified) page, such as a relocated read-only data segment. Not devices, not the kernel's own, not
+    /// shared memory (<c>/memfd:</c>, where the JIT keeps code: unmapping frees nothing there), and not managed
+    /// assemblies (<c>.dll</c>, in a JIT-compiled run): the runtime maps an assembly read-only and then makes pages
+    /// writable to relocate them, so one that is loading could lose its relocations. The dynamic linker relocates a
+    /// library's segments while they are still mapped writable, so a library's read-only mapping is final.
     /// </summary>
     internal static IEnumerable<(long Start, long Length)> CleanReadOnlyFileMappings(IEnumerable<string> smaps)
     {
@@ -48,7 +52,9 @@ public static partial class ColdPages
                 // A mapping's header: "start-end perms offset dev inode [path]".
                 var path = fields.Length == 6 ? fields[5].Trim() : "";
                 var range = fields[0].Split('-');
-                candidate = fields[1][1] == '-' && path.StartsWith('/') && !path.StartsWith("/dev/", StringComparison.Ordinal)
+                candidate = fields[1][1] == '-' && path.StartsWith('/')
+                    && !path.StartsWith("/dev/", StringComparison.Ordinal) && !path.StartsWith("/memfd:", StringComparison.Ordinal)
+                    && !path.Replace(" (deleted)", "", StringComparison.Ordinal).EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
                     && long.TryParse(range[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var start)
                     && long.TryParse(range[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var end) && end > start
                         ? (start, end - start)

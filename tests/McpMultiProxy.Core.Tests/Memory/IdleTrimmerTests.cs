@@ -184,6 +184,10 @@ public sealed class IdleTrimmerTests
             "Anonymous:             0 kB",
             "7f0000200000-7f0000210000 r-xp 00000000 08:01 77 /usr/lib/libc.so.6 (deleted)",
             "Anonymous:             0 kB",
+            "7f0000300000-7f0000400000 r-xs 00000000 00:01 5 /memfd:doublemapper (deleted)",
+            "Anonymous:             0 kB",
+            "7f0000400000-7f0000500000 r--p 00000000 08:01 88 /usr/share/dotnet/shared/Microsoft.NETCore.App/10.0.0/System.Private.CoreLib.dll",
+            "Anonymous:             0 kB",
         ];
 
         var mappings = ColdPages.CleanReadOnlyFileMappings(smaps).ToList();
