@@ -16,9 +16,9 @@ internal static class ProtocolRevisions
     public static bool IsJuly2026OrLater(string? version) => version is not null && string.CompareOrdinal(version, July2026) >= 0;
 
     /// <summary>
-    /// The revision a client's request was made under: the request's own (2026-07-28 requests carry it), else the
-    /// session's negotiated one; null when neither is known.
+    /// Whether a client's request was made under a known revision before 2026-07-28: the request's own (2026-07-28
+    /// requests carry it), else the session's negotiated one. False when neither is known.
     /// </summary>
-    public static string? ClientRevision(JsonRpcRequest request, McpServer server) =>
-        request.Context?.ProtocolVersion ?? server.NegotiatedProtocolVersion;
+    public static bool ClientIsBeforeJuly2026(JsonRpcRequest request, McpServer server) =>
+        (request.Context?.ProtocolVersion ?? server.NegotiatedProtocolVersion) is { } version && !IsJuly2026OrLater(version);
 }

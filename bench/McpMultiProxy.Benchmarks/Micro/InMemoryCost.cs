@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using ModelContextProtocol.Client;
 
 namespace McpMultiProxy.Benchmarks.Micro;
@@ -15,24 +16,10 @@ internal static class InMemoryCost
     public static async Task<int> RunAsync(int calls)
     {
         await using var proxy = await InMemoryProxy.StartAsync(1);
-        for (var round = 0; round < 3; round++)
-        {
-            var direct = await MeasureAsync(proxy.DirectClient, "echo", Args, calls);
-            var through = await MeasureAsync(proxy.Client, "b00__echo", Args, calls);
-            Console.WriteLine(
-                $"round {round}: direct {direct.CpuUs:0.0} µs CPU, {direct.Bytes:0} B per call; through proxy {through.CpuUs:0.0} µs CPU, {through.Bytes:0} B per call; "
-                + $"proxy adds {through.CpuUs - direct.CpuUs:0.0} µs, {through.Bytes - direct.Bytes:0} B");
-        }
+        await CompareAsync(proxy, "round", "echo", Args, calls, ("µs", 1, "0.0"), ("B", 1, "0"));
 
         // 1 MiB results: what the proxy's relay of a large result costs, with no sockets in the way.
-        for (var round = 0; round < 3; round++)
-        {
-            var direct = await MeasureAsync(proxy.DirectClient, "big", MiB, Math.Max(20, calls / 300));
-            var through = await MeasureAsync(proxy.Client, "b00__big", MiB, Math.Max(20, calls / 300));
-            Console.WriteLine(
-                $"1 MiB round {round}: direct {direct.CpuUs / 1000:0.00} ms CPU, {direct.Bytes / 1048576:0.0} MiB per call; through proxy {through.CpuUs / 1000:0.00} ms CPU, "
-                + $"{through.Bytes / 1048576:0.0} MiB per call; proxy adds {(through.CpuUs - direct.CpuUs) / 1000:0.00} ms, {(through.Bytes - direct.Bytes) / 1048576:0.0} MiB");
-        }
+        await CompareAsync(proxy, "1 MiB round", "big", MiB, Math.Max(20, calls / 300), ("ms", 1000, "0.00"), ("MiB", 1048576, "0.0"));
 
         foreach (var backends in (int[])[1, 10, 50])
         {
@@ -53,6 +40,23 @@ internal static class InMemoryCost
         }
 
         return 0;
+    }
+
+    /// <summary>Three rounds of <paramref name="calls"/> calls of <paramref name="tool"/>, direct and through the proxy, printed in the units given.</summary>
+    private static async Task CompareAsync(
+        InMemoryProxy proxy, string label, string tool, Dictionary<string, object?> args, int calls,
+        (string Name, double Size, string Format) cpu, (string Name, double Size, string Format) bytes)
+    {
+        string Cpu(double us) => $"{(us / cpu.Size).ToString(cpu.Format, CultureInfo.InvariantCulture)} {cpu.Name}";
+        string Bytes(double b) => $"{(b / bytes.Size).ToString(bytes.Format, CultureInfo.InvariantCulture)} {bytes.Name}";
+        for (var round = 0; round < 3; round++)
+        {
+            var direct = await MeasureAsync(proxy.DirectClient, tool, args, calls);
+            var through = await MeasureAsync(proxy.Client, $"b00__{tool}", args, calls);
+            Console.WriteLine(
+                $"{label} {round}: direct {Cpu(direct.CpuUs)} CPU, {Bytes(direct.Bytes)} per call; through proxy {Cpu(through.CpuUs)} CPU, {Bytes(through.Bytes)} per call; "
+                + $"proxy adds {Cpu(through.CpuUs - direct.CpuUs)}, {Bytes(through.Bytes - direct.Bytes)}");
+        }
     }
 
     private static async Task<(double CpuUs, double Bytes)> MeasureAsync(McpClient client, string tool, Dictionary<string, object?> args, int calls)

@@ -38,8 +38,8 @@ public sealed class RelayedToolResult : Result
     public static JsonTypeInfo<RelayedToolResult> TypeInfo { get; } = JsonMetadataServices.CreateValueInfo<RelayedToolResult>(
         new JsonSerializerOptions(McpJsonUtilities.DefaultOptions), new NodeConverter());
 
-    /// <summary>Whether the backend said the tool failed (<c>isError: true</c>).</summary>
-    public bool IsError => Typed?.IsError ?? (Node is not null && Node.TryGetPropertyValue("isError", out var isError) && isError?.GetValueKind() == JsonValueKind.True);
+    /// <summary>Whether the relayed node says the tool failed (<c>isError: true</c>); for a typed result see <see cref="Typed"/>.</summary>
+    public bool IsError => Node is not null && Node.TryGetPropertyValue("isError", out var isError) && isError?.GetValueKind() == JsonValueKind.True;
 
     /// <summary>
     /// The result read from <paramref name="result"/>, the answer of a backend session of revision
@@ -51,14 +51,9 @@ public sealed class RelayedToolResult : Result
             : new RelayedToolResult(null, JsonSerializer.Deserialize(result, McpJsonUtilities.DefaultOptions.GetTypeInfo<CallToolResult>())
                 ?? throw new JsonException("Unexpected JSON result in response."));
 
-    /// <summary>The first text block of the result, for the error log of a failed tool.</summary>
+    /// <summary>The first text block of the relayed node, for the error log of a failed tool.</summary>
     public string? FirstText()
     {
-        if (Typed is not null)
-        {
-            return Typed.Content.OfType<TextContentBlock>().FirstOrDefault()?.Text;
-        }
-
         if (Node?["content"] is JsonArray content)
         {
             foreach (var block in content)

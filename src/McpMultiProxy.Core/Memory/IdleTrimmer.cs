@@ -37,6 +37,9 @@ public sealed partial class IdleTrimmer : BackgroundService
     private long _allocatedAtLastCheck;
     private long _allocatedAtLastTrim;
     private long? _lastTrim;
+    private PeriodicTimer? _timer;
+    private int _checks;
+    private int _trims;
 
     /// <summary>The trimmer of a running proxy: real allocation counter, real trim.</summary>
     public IdleTrimmer(TimeProvider time, ILogger<IdleTrimmer> logger)
@@ -53,10 +56,6 @@ public sealed partial class IdleTrimmer : BackgroundService
         _trim = trim;
     }
 
-    private PeriodicTimer? _timer;
-    private int _checks;
-    private int _trims;
-
     /// <summary>How many checks it has made.</summary>
     public int Checks => Volatile.Read(ref _checks);
 
@@ -72,20 +71,27 @@ public sealed partial class IdleTrimmer : BackgroundService
         var quiet = allocated - _allocatedAtLastCheck <= QuietBytes;
         LogChecked(_logger, (allocated - _allocatedAtLastCheck) / 1024, (allocated - _allocatedAtLastTrim) / 1024);
         _allocatedAtLastCheck = allocated;
+
         // The first quiet interval after start always trims: start-up code ran once, whatever it allocated.
         if (!quiet || (_lastTrim is { } last && (allocated - _allocatedAtLastTrim < WorthBytes || _time.GetElapsedTime(last) < MinimumGap)))
         {
             return false;
         }
 
-        var rssBefore = ResidentBytes();
+        // The resident set is read only for the Debug line (Environment.WorkingSet is a read of /proc on Linux).
+        var logged = _logger.IsEnabled(LogLevel.Debug);
+        var rssBefore = logged ? Environment.WorkingSet : 0;
         var released = _trim();
         Interlocked.Increment(ref _trims);
         _lastTrim = _time.GetTimestamp();
 
         // What the trim itself allocated is not the next interval's traffic.
         _allocatedAtLastTrim = _allocatedAtLastCheck = _allocatedBytes();
-        LogTrimmed(_logger, released / 1048576.0, rssBefore / 1048576.0, ResidentBytes() / 1048576.0);
+        if (logged)
+        {
+            LogTrimmed(_logger, released / 1048576.0, rssBefore / 1048576.0, Environment.WorkingSet / 1048576.0);
+        }
+
         return true;
     }
 
@@ -147,26 +153,6 @@ public sealed partial class IdleTrimmer : BackgroundService
         }
 
         return ColdPages.Release();
-    }
-
-    /// <summary>The process's resident set (Linux), or 0.</summary>
-    private static long ResidentBytes()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return 0;
-        }
-
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                return long.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var kb) ? kb * 1024 : 0;
-            }
-        }
-
-        return 0;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Quiet: gave memory back (unmapped {ReleasedMiB:0.0} MiB of clean file mappings); resident {BeforeMiB:0.0} → {AfterMiB:0.0} MiB")]

@@ -31,8 +31,7 @@ public static class PrebuiltLists
         }
 
         var cursor = Cursor(request);
-        var version = ProtocolRevisions.ClientRevision(request, context.Server);
-        if (version is null || ProtocolRevisions.IsJuly2026OrLater(version))
+        if (!ProtocolRevisions.ClientIsBeforeJuly2026(request, context.Server))
         {
             return next(context, cancellationToken);
         }

@@ -32,8 +32,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
     public async ValueTask<ResultOrAlternate<CallToolResult>> CallToolWithAlternateAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
     {
         var p = request.Params ?? throw new McpProtocolException("tools/call needs params with a tool name.", McpErrorCode.InvalidParams);
-        if (ProtocolRevisions.ClientRevision(request.JsonRpcRequest, request.Server) is not { } revision
-            || ProtocolRevisions.IsJuly2026OrLater(revision)
+        if (!ProtocolRevisions.ClientIsBeforeJuly2026(request.JsonRpcRequest, request.Server)
             || !catalog.Current.ToolRoutes.TryGetValue(p.Name, out var route)
             || route.Backend is null)
         {
@@ -333,7 +332,7 @@ public sealed class ProxyHandlers(ProxyCatalog catalog, BackendRegistry registry
         try
         {
             var result = await backend.SendAsync<TParams, TResult>(method, parameters, caller, retryable, cancellationToken).ConfigureAwait(false);
-            if (result is CallToolResult { IsError: true } failed)
+            if ((result as CallToolResult ?? (result as RelayedToolResult)?.Typed) is { IsError: true } failed)
             {
                 call.Complete(CallStatus.ToolError, ProxyTelemetry.ErrorText(failed));
             }

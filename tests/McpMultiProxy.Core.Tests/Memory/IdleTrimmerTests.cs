@@ -34,21 +34,13 @@ public sealed class IdleTrimmerTests
     {
         var (trimmer, time, counter) = Create();
 
-        // Start-up: 20 MiB allocated during the first interval.
-        counter.Allocated = 20 * MiB;
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.False(trimmer.Check());
-
-        // Then an idle interval (health pings: a few KB).
-        counter.Allocated += 30 * 1024;
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.True(trimmer.Check());
+        // Start-up: 20 MiB allocated during the first interval; then an idle one (health pings: a few KB).
+        Assert.False(Interval(trimmer, time, counter, 20 * MiB));
+        Assert.True(Interval(trimmer, time, counter, 30 * 1024));
         Assert.Equal(1, counter.Trims);
 
         // Still idle, nothing new to give back: no second trim.
-        counter.Allocated += 30 * 1024;
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.False(trimmer.Check());
+        Assert.False(Interval(trimmer, time, counter, 30 * 1024));
         Assert.Equal(1, counter.Trims);
     }
 
@@ -56,15 +48,11 @@ public sealed class IdleTrimmerTests
     public void Check_SmallProxyQuietAfterStart_TrimsOnceEvenWithLittleAllocated()
     {
         var (trimmer, time, counter) = Create();
-        counter.Allocated = 3 * MiB;
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.False(trimmer.Check());
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.True(trimmer.Check());
+        Assert.False(Interval(trimmer, time, counter, 3 * MiB));
+        Assert.True(Interval(trimmer, time, counter, 0));
         for (var i = 0; i < 100; i++)
         {
-            time.Advance(IdleTrimmer.CheckInterval);
-            Assert.False(trimmer.Check());
+            Assert.False(Interval(trimmer, time, counter, 0));
         }
 
         Assert.Equal(1, counter.Trims);
@@ -76,9 +64,7 @@ public sealed class IdleTrimmerTests
         var (trimmer, time, counter) = Create();
         for (var i = 0; i < 50; i++)
         {
-            counter.Allocated += IdleTrimmer.QuietBytes + 1;
-            time.Advance(IdleTrimmer.CheckInterval);
-            Assert.False(trimmer.Check());
+            Assert.False(Interval(trimmer, time, counter, IdleTrimmer.QuietBytes + 1));
         }
 
         Assert.Equal(0, counter.Trims);
@@ -89,24 +75,20 @@ public sealed class IdleTrimmerTests
     {
         var (trimmer, time, counter) = Create();
         TrimAfterStartUp(trimmer, time, counter);
+        var trimmedAt = time.GetUtcNow();
 
         // A burst of traffic, then quiet, 20 s after the trim: too soon.
-        counter.Allocated += 3 * IdleTrimmer.WorthBytes;
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.False(trimmer.Check());
+        Assert.False(Interval(trimmer, time, counter, 3 * IdleTrimmer.WorthBytes));
         time.Advance(TimeSpan.FromSeconds(15));
         Assert.False(trimmer.Check());
 
         // Quiet on until a minute has passed since the trim: now it is worth it and allowed.
-        var trimmedAt = time.GetUtcNow() - TimeSpan.FromSeconds(20);
         while (time.GetUtcNow() + IdleTrimmer.CheckInterval - trimmedAt < IdleTrimmer.MinimumGap)
         {
-            time.Advance(IdleTrimmer.CheckInterval);
-            Assert.False(trimmer.Check());
+            Assert.False(Interval(trimmer, time, counter, 0));
         }
 
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.True(trimmer.Check());
+        Assert.True(Interval(trimmer, time, counter, 0));
         Assert.Equal(2, counter.Trims);
     }
 
@@ -119,9 +101,7 @@ public sealed class IdleTrimmerTests
         // Ten minutes of light use: every interval quiet, less than WorthBytes in all.
         for (var i = 0; i < 120; i++)
         {
-            counter.Allocated += (IdleTrimmer.WorthBytes - 1) / 120;
-            time.Advance(IdleTrimmer.CheckInterval);
-            Assert.False(trimmer.Check());
+            Assert.False(Interval(trimmer, time, counter, (IdleTrimmer.WorthBytes - 1) / 120));
         }
     }
 
@@ -151,14 +131,19 @@ public sealed class IdleTrimmerTests
         }
     }
 
+    /// <summary>One check interval: <paramref name="allocated"/> bytes allocated during it, then the check at its end.</summary>
+    private static bool Interval(IdleTrimmer trimmer, FakeTimeProvider time, Counter counter, long allocated)
+    {
+        counter.Allocated += allocated;
+        time.Advance(IdleTrimmer.CheckInterval);
+        return trimmer.Check();
+    }
+
     /// <summary>A busy first interval (start-up), then a quiet one: the first trim.</summary>
     private static void TrimAfterStartUp(IdleTrimmer trimmer, FakeTimeProvider time, Counter counter)
     {
-        counter.Allocated += IdleTrimmer.WorthBytes;
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.False(trimmer.Check());
-        time.Advance(IdleTrimmer.CheckInterval);
-        Assert.True(trimmer.Check());
+        Assert.False(Interval(trimmer, time, counter, IdleTrimmer.WorthBytes));
+        Assert.True(Interval(trimmer, time, counter, 0));
     }
 
     [Fact]
